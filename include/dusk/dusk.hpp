@@ -1,0 +1,8 @@
+#pragma once
+// Everything a dusk application needs.
+#include "dusk/cfg.hpp"
+#include "dusk/error.hpp"
+#include "dusk/graph.hpp"
+#include "dusk/image.hpp"
+#include "dusk/network.hpp"
+#include "dusk/weights.hpp"

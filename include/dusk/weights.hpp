@@ -1,0 +1,74 @@
+#pragma once
+// Darknet's flat .weights file: a header, then each layer's float blocks in
+// graph order. Reading checks the file against the graph before trusting it.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dusk/graph.hpp"
+
+namespace dusk {
+
+struct WeightsHeader {
+  std::int32_t major = 0;
+  std::int32_t minor = 2;
+  std::int32_t revision = 5;
+  std::uint64_t seen = 0;
+
+  bool seen_is_64bit() const;      // major*10+minor >= 2 and both < 1000
+  bool transposed() const;         // connected weights stored transposed
+  std::size_t size_bytes() const;  // 20 or 16
+};
+
+// One layer's parameters as stored (BatchNorm not folded). Blocks a layer
+// does not have stay empty.
+struct LayerParams {
+  std::vector<float> biases;    // conv, connected: one per output; batchnorm: per channel
+  std::vector<float> scales;    // BatchNorm gamma
+  std::vector<float> mean;      // BatchNorm rolling mean
+  std::vector<float> variance;  // BatchNorm rolling variance
+  std::vector<float> weights;   // conv kernel, connected matrix, shortcut weights
+  std::uint64_t offset = 0;     // byte offset of the first block in the file
+  std::uint64_t bytes = 0;      // bytes the layer occupies in the file
+};
+
+struct Weights {
+  WeightsHeader header;
+  std::vector<LayerParams> layers;  // one per graph layer
+  std::uint64_t trailing_bytes = 0;  // bytes after the last layer's blocks
+  std::vector<std::string> warnings;
+};
+
+// The kind of block, in file order, and how many floats each layer has.
+enum class ParamBlock { Biases, Scales, Mean, Variance, Weights };
+struct BlockSize {
+  ParamBlock block;
+  std::int64_t floats;
+};
+std::vector<BlockSize> param_layout(const Layer& layer);
+std::int64_t expected_floats(const Graph& graph);
+std::uint64_t expected_file_bytes(const Graph& graph, const WeightsHeader& header = {});
+
+// Reads the whole file and checks that it fits the graph exactly: a short
+// file throws dusk::Error naming the layer that runs out; trailing bytes add a
+// warning. A file bigger than the graph allows by more than kMaxTrailingBytes
+// is refused before it is read.
+Weights read_weights(const std::string& path, const Graph& graph);
+Weights parse_weights(const std::vector<char>& bytes, const Graph& graph, const std::string& source);
+
+// Throws dusk::Error unless every layer's blocks have the sizes the graph needs.
+void check_weights_fit(const Graph& graph, const Weights& weights);
+
+// Writes header and blocks in Darknet's order, to a temporary file renamed
+// into place, so the output is whole or absent.
+void write_weights(const std::string& path, const Graph& graph, const Weights& weights);
+std::vector<char> serialize_weights(const Graph& graph, const Weights& weights);
+
+// Seeded random parameters shaped for the graph: kernels scaled by
+// 1/sqrt(fan_in), BatchNorm variance in [0.5, 2], scales in [0.5, 1.5],
+// means and biases small. The same seed always gives the same floats.
+Weights random_weights(const Graph& graph, std::uint64_t seed);
+
+inline constexpr std::uint64_t kMaxTrailingBytes = std::uint64_t{1} << 30;
+
+}  // namespace dusk

@@ -1,0 +1,91 @@
+#include "engine/fold.hpp"
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+
+#include "dusk/error.hpp"
+#include "dusk/network.hpp"
+#include "util/text.hpp"
+
+namespace dusk {
+
+namespace {
+
+// The per-output factor gamma / sqrt(var + eps); a negative variance can only
+// come from a corrupt file.
+double batchnorm_factor(const LayerParams& params, std::size_t channel, const Layer& layer, const std::string& source) {
+  const double variance = params.variance[channel];
+  if (!(variance + kBatchNormEpsilon > 0)) {
+    throw Error(cat(source, ": layer ", layer.index, " [", layer_kind_name(layer.kind), "] has BatchNorm variance ",
+                    variance, " at channel ", channel, "; variances must be >= 0, so the weights file is corrupt"));
+  }
+  return params.scales[channel] / std::sqrt(variance + kBatchNormEpsilon);
+}
+
+FoldedLayer fold_affine(const Layer& layer, const LayerParams& params, bool batch_normalize, const std::string& source) {
+  FoldedLayer folded{params.weights, params.biases, {}};
+  if (!batch_normalize) return folded;
+  const std::size_t outputs = params.biases.size();
+  const std::size_t per_output = params.weights.size() / outputs;
+  for (std::size_t f = 0; f < outputs; ++f) {
+    const double factor = batchnorm_factor(params, f, layer, source);
+    folded.biases[f] = static_cast<float>(params.biases[f] - static_cast<double>(params.scales[f]) * params.mean[f] /
+                                                                  std::sqrt(double{params.variance[f]} + kBatchNormEpsilon));
+    float* row = folded.weights.data() + f * per_output;
+    for (std::size_t i = 0; i < per_output; ++i) row[i] = static_cast<float>(row[i] * factor);
+  }
+  return folded;
+}
+
+FoldedLayer fold_batchnorm_layer(const Layer& layer, const LayerParams& params, const std::string& source) {
+  FoldedLayer folded;
+  const std::size_t channels = params.biases.size();
+  folded.scales.resize(channels);
+  folded.biases.resize(channels);
+  for (std::size_t c = 0; c < channels; ++c) {
+    const double factor = batchnorm_factor(params, c, layer, source);
+    folded.scales[c] = static_cast<float>(factor);
+    folded.biases[c] = static_cast<float>(params.biases[c] - params.mean[c] * factor);
+  }
+  return folded;
+}
+
+// Darknet normalises shortcut weights once at load: relu normalisation
+// floors each weight at 0.001, softmax subtracts the maximum; both divide by
+// a sum that starts at 0.0001.
+std::vector<float> normalize_shortcut_weights(const ShortcutSpec& spec, std::vector<float> weights) {
+  if (weights.empty() || spec.normalization == ShortcutNormalization::None) return weights;
+  const std::size_t sources = spec.from.size() + 1;
+  const std::size_t step = weights.size() / sources;
+  for (std::size_t chan = 0; chan < step; ++chan) {
+    float max_value = -FLT_MAX;
+    if (spec.normalization == ShortcutNormalization::Softmax) {
+      for (std::size_t i = 0; i < sources; ++i) max_value = std::max(max_value, weights[chan + i * step]);
+    }
+    const auto transform = [&](float w) {
+      return spec.normalization == ShortcutNormalization::Relu ? (w > 0.001f ? w : 0.001f) : std::exp(w - max_value);
+    };
+    float sum = 0.0001f;
+    for (std::size_t i = 0; i < sources; ++i) sum += transform(weights[chan + i * step]);
+    for (std::size_t i = 0; i < sources; ++i) {
+      float& w = weights[chan + i * step];
+      w = transform(w) / sum;
+    }
+  }
+  return weights;
+}
+
+}  // namespace
+
+FoldedLayer fold_layer(const Layer& layer, const LayerParams& params, const std::string& source) {
+  switch (layer.kind) {
+    case LayerKind::Convolutional: return fold_affine(layer, params, layer.as<ConvSpec>().batch_normalize, source);
+    case LayerKind::Connected: return fold_affine(layer, params, layer.as<ConnectedSpec>().batch_normalize, source);
+    case LayerKind::Batchnorm: return fold_batchnorm_layer(layer, params, source);
+    case LayerKind::Shortcut: return {normalize_shortcut_weights(layer.as<ShortcutSpec>(), params.weights), {}, {}};
+    default: return {};
+  }
+}
+
+}  // namespace dusk

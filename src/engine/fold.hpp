@@ -1,0 +1,21 @@
+#pragma once
+// Load-time preparation of parameters: BatchNorm folded into the preceding
+// convolution or connected layer, shortcut weights normalised once.
+#include <vector>
+
+#include "dusk/graph.hpp"
+#include "dusk/weights.hpp"
+
+namespace dusk {
+
+struct FoldedLayer {
+  std::vector<float> weights;  // conv [filters][c/groups][k][k], connected [outputs][inputs], shortcut weights
+  std::vector<float> biases;   // one per output channel
+  std::vector<float> scales;   // [batchnorm] layers: per-channel factor (biases hold the shift)
+};
+
+// w' = w * gamma / sqrt(var + eps), b' = b - mean * gamma / sqrt(var + eps),
+// in double precision as Darknet's fuse_conv_batchnorm does.
+FoldedLayer fold_layer(const Layer& layer, const LayerParams& params, const std::string& source);
+
+}  // namespace dusk

@@ -1,0 +1,111 @@
+// Name tables for the closed sets in graph.hpp, kept in step with their enums
+// by static_asserts.
+#include <array>
+#include <cctype>
+
+#include "dusk/graph.hpp"
+#include "graph/graph_internal.hpp"
+#include "util/text.hpp"
+
+namespace dusk {
+
+namespace {
+
+constexpr std::array<std::string_view, static_cast<std::size_t>(Activation::Count)> kActivationNames = {
+    "linear", "leaky", "relu", "relu6", "logistic", "tanh", "elu", "selu", "gelu", "swish", "mish",
+    "hard_mish", "relie", "ramp", "plse", "stair", "hardtan", "lhtan", "loggy", "revleaky",
+    "normalize_channels", "normalize_channels_softmax", "normalize_channels_softmax_maxval",
+};
+static_assert(kActivationNames.back() == "normalize_channels_softmax_maxval");
+
+constexpr std::array<std::string_view, static_cast<std::size_t>(LayerKind::Count)> kLayerKindNames = {
+    "convolutional", "connected", "maxpool", "local_avgpool", "avgpool", "route", "shortcut",
+    "upsample", "reorg", "reorg3d", "yolo", "Gaussian_yolo", "region", "dropout", "cost", "sam",
+    "scale_channels", "softmax", "batchnorm", "activation", "empty",
+};
+static_assert(kLayerKindNames.back() == "empty");
+
+struct Alias {
+  std::string_view section;
+  LayerKind kind;
+};
+constexpr Alias kSectionAliases[] = {
+    {"conv", LayerKind::Convolutional},    {"conn", LayerKind::Connected},
+    {"max", LayerKind::Maxpool},           {"local_avg", LayerKind::LocalAvgpool},
+    {"avg", LayerKind::Avgpool},           {"soft", LayerKind::Softmax},
+    {"silence", LayerKind::Empty},
+};
+
+// Darknet sections dusk knows but does not run, with what they are.
+constexpr std::string_view kUnsupportedSections[] = {
+    "rnn", "gru", "lstm", "crnn", "conv_lstm", "history", "local", "crop", "detection",
+    "contrastive", "implicit", "normalization", "lrn", "deconvolutional", "deconv",
+};
+
+bool equals_ignoring_case(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string to_string(const Shape& shape) { return cat(shape.c, "x", shape.h, "x", shape.w); }
+
+std::string_view activation_name(Activation activation) {
+  return kActivationNames.at(static_cast<std::size_t>(activation));
+}
+
+std::optional<Activation> activation_from_name(std::string_view name) {
+  for (std::size_t i = 0; i < kActivationNames.size(); ++i) {
+    if (kActivationNames[i] == name) return static_cast<Activation>(i);
+  }
+  return std::nullopt;
+}
+
+std::string activation_names_list() {
+  std::string list;
+  for (const std::string_view name : kActivationNames) {
+    if (!list.empty()) list += ", ";
+    list += name;
+  }
+  return list;
+}
+
+bool activation_mixes_channels(Activation activation) {
+  return activation == Activation::NormalizeChannels || activation == Activation::NormalizeChannelsSoftmax ||
+         activation == Activation::NormalizeChannelsSoftmaxMaxval;
+}
+
+std::string_view layer_kind_name(LayerKind kind) { return kLayerKindNames.at(static_cast<std::size_t>(kind)); }
+
+bool is_detection_head(LayerKind kind) {
+  return kind == LayerKind::Yolo || kind == LayerKind::GaussianYolo || kind == LayerKind::Region;
+}
+
+std::optional<LayerKind> layer_kind_from_section(std::string_view section) {
+  for (std::size_t i = 0; i < kLayerKindNames.size(); ++i) {
+    if (equals_ignoring_case(kLayerKindNames[i], section)) return static_cast<LayerKind>(i);
+  }
+  for (const Alias& alias : kSectionAliases) {
+    if (equals_ignoring_case(alias.section, section)) return alias.kind;
+  }
+  return std::nullopt;
+}
+
+bool is_network_section(std::string_view section) {
+  return equals_ignoring_case(section, "net") || equals_ignoring_case(section, "network");
+}
+
+bool is_unsupported_section(std::string_view section) {
+  for (const std::string_view name : kUnsupportedSections) {
+    if (equals_ignoring_case(name, section)) return true;
+  }
+  return false;
+}
+
+}  // namespace dusk

@@ -1,0 +1,51 @@
+// Decoding image files into Darknet's RGB float CHW layout with stb_image.
+#include <stb/stb_image.h>
+
+#include <memory>
+
+#include "dusk/error.hpp"
+#include "dusk/image.hpp"
+#include "util/files.hpp"
+#include "util/text.hpp"
+
+namespace dusk {
+
+Image::Image(int width, int height, int channels, float fill)
+    : w(width), h(height), c(channels),
+      data(static_cast<std::size_t>(width) * static_cast<std::size_t>(height) * static_cast<std::size_t>(channels), fill) {}
+
+Image decode_image(const std::vector<unsigned char>& bytes, const std::string& source) {
+  if (bytes.size() > static_cast<std::size_t>(INT32_MAX)) {
+    throw Error(cat(source, ": image file is larger than 2 GiB; dusk cannot decode it"));
+  }
+  const int length = static_cast<int>(bytes.size());
+  int width = 0;
+  int height = 0;
+  int channels = 0;
+  if (!stbi_info_from_memory(bytes.data(), length, &width, &height, &channels)) {
+    throw Error(cat(source, ": not a readable image (", stbi_failure_reason(),
+                    "); dusk reads JPEG, PNG, BMP, TGA, GIF and PNM"));
+  }
+  if (width <= 0 || height <= 0 || std::int64_t{width} * height > kMaxImagePixels) {
+    throw Error(cat(source, ": image header claims ", width, "x", height, " pixels, more than the limit of ",
+                    kMaxImagePixels, " pixels; the file is corrupt or too large"));
+  }
+  const std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
+      stbi_load_from_memory(bytes.data(), length, &width, &height, &channels, 3), stbi_image_free);
+  if (!pixels) {
+    throw Error(cat(source, ": cannot decode image (", stbi_failure_reason(), "); the file may be truncated or corrupt"));
+  }
+  Image image(width, height, 3);
+  const std::size_t plane = static_cast<std::size_t>(width) * height;
+  for (std::size_t i = 0; i < plane; ++i) {
+    for (int k = 0; k < 3; ++k) image.data[k * plane + i] = static_cast<float>(pixels.get()[i * 3 + k]) / 255.f;
+  }
+  return image;
+}
+
+Image load_image(const std::string& path) {
+  const std::vector<char> bytes = read_file(path, kMaxImageBytes, "image");
+  return decode_image(std::vector<unsigned char>(bytes.begin(), bytes.end()), path);
+}
+
+}  // namespace dusk

@@ -1,0 +1,17 @@
+#pragma once
+// Whole-file reads with a size limit, and writes that appear whole or not at all.
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace dusk {
+
+// Reads a file into memory. `what` names it in messages ("cfg", "weights").
+// Throws dusk::Error if it cannot be read or is larger than max_bytes.
+std::vector<char> read_file(const std::string& path, std::size_t max_bytes, const char* what);
+std::size_t file_size_or_throw(const std::string& path, const char* what);
+
+// Writes to a temporary file beside `path`, then renames it over `path`.
+void write_file_atomic(const std::string& path, const void* data, std::size_t size);
+
+}  // namespace dusk

@@ -1,0 +1,24 @@
+#pragma once
+// Small string helpers for building one-line messages.
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dusk {
+
+// Concatenates anything that streams: cat("layer ", 3, ": ", shape).
+template <class... Parts>
+std::string cat(const Parts&... parts) {
+  std::ostringstream out;
+  (out << ... << parts);
+  return out.str();
+}
+
+std::vector<std::string_view> split(std::string_view text, char separator);
+std::string_view trim(std::string_view text);
+// Makes a value safe to quote in a one-line message: control characters
+// escaped, long values shortened.
+std::string printable(std::string_view text, std::size_t max_length = 60);
+
+}  // namespace dusk

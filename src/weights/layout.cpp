@@ -1,0 +1,59 @@
+// Which float blocks each layer owns in a .weights file, in file order.
+#include "dusk/weights.hpp"
+
+namespace dusk {
+
+bool WeightsHeader::seen_is_64bit() const { return major * 10 + minor >= 2 && major < 1000 && minor < 1000; }
+
+bool WeightsHeader::transposed() const { return major > 1000 || minor > 1000; }
+
+std::size_t WeightsHeader::size_bytes() const { return 12 + (seen_is_64bit() ? 8 : 4); }
+
+std::vector<BlockSize> param_layout(const Layer& layer) {
+  std::vector<BlockSize> blocks;
+  const auto batchnorm = [&](std::int64_t n) {
+    blocks.push_back({ParamBlock::Scales, n});
+    blocks.push_back({ParamBlock::Mean, n});
+    blocks.push_back({ParamBlock::Variance, n});
+  };
+  switch (layer.kind) {
+    case LayerKind::Convolutional: {
+      const ConvSpec& spec = layer.as<ConvSpec>();
+      const std::int64_t filters = spec.filters;
+      blocks.push_back({ParamBlock::Biases, filters});
+      if (spec.batch_normalize) batchnorm(filters);
+      blocks.push_back({ParamBlock::Weights, filters * (layer.in.c / spec.groups) * spec.size * spec.size});
+      break;
+    }
+    case LayerKind::Connected: {
+      const ConnectedSpec& spec = layer.as<ConnectedSpec>();
+      blocks.push_back({ParamBlock::Biases, spec.outputs});
+      blocks.push_back({ParamBlock::Weights, std::int64_t{spec.outputs} * layer.in.size()});
+      if (spec.batch_normalize) batchnorm(spec.outputs);
+      break;
+    }
+    case LayerKind::Batchnorm:
+      blocks.push_back({ParamBlock::Biases, layer.in.c});
+      batchnorm(layer.in.c);
+      break;
+    case LayerKind::Shortcut: {
+      const ShortcutSpec& spec = layer.as<ShortcutSpec>();
+      const std::int64_t sources = static_cast<std::int64_t>(spec.from.size()) + 1;
+      if (spec.weights_type == ShortcutWeights::PerFeature) blocks.push_back({ParamBlock::Weights, sources});
+      if (spec.weights_type == ShortcutWeights::PerChannel) {
+        blocks.push_back({ParamBlock::Weights, sources * layer.out.c});
+      }
+      break;
+    }
+    default: break;
+  }
+  return blocks;
+}
+
+std::int64_t expected_floats(const Graph& graph) { return graph.total_params(); }
+
+std::uint64_t expected_file_bytes(const Graph& graph, const WeightsHeader& header) {
+  return header.size_bytes() + static_cast<std::uint64_t>(expected_floats(graph)) * sizeof(float);
+}
+
+}  // namespace dusk

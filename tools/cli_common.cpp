@@ -1,0 +1,65 @@
+#include "cli_common.hpp"
+
+#include <charconv>
+#include <iostream>
+
+namespace dusk::cli {
+
+namespace {
+
+bool parse_positive(std::string_view text, int& value) {
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return error == std::errc() && end == text.data() + text.size() && value > 0;
+}
+
+}  // namespace
+
+Size parse_size(const std::string& text) {
+  if (text.empty()) return {};
+  const std::size_t x = text.find_first_of("xX");
+  Size size;
+  if (x == std::string::npos || !parse_positive(std::string_view(text).substr(0, x), size.width) ||
+      !parse_positive(std::string_view(text).substr(x + 1), size.height)) {
+    throw UsageError("--size '" + text + "' is not WIDTHxHEIGHT; write it like 416x416");
+  }
+  return size;
+}
+
+std::vector<int> parse_layer_list(const std::string& text, const Graph& graph) {
+  std::vector<int> layers;
+  if (text.empty()) return layers;
+  if (text == "all") {
+    for (const Layer& layer : graph.layers) layers.push_back(layer.index);
+    return layers;
+  }
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    const std::size_t comma = rest.find(',');
+    const std::string_view item = rest.substr(0, comma);
+    int index = -1;
+    const auto [end, error] = std::from_chars(item.data(), item.data() + item.size(), index);
+    if (error != std::errc() || end != item.data() + item.size() || index < 0 ||
+        index >= static_cast<int>(graph.layers.size())) {
+      throw UsageError("--layers '" + text + "': '" + std::string(item) + "' is not a layer index of " +
+                       graph.source + " (0.." + std::to_string(graph.layers.size() - 1) + ") nor 'all'");
+    }
+    layers.push_back(index);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  }
+  return layers;
+}
+
+Network load_network(const std::string& cfg_path, const std::string& weights_path, const NetworkOptions& options,
+                     std::uint64_t seed) {
+  Graph graph = load_graph(cfg_path, GraphOptions{options.width, options.height});
+  print_warnings(graph.warnings);
+  Weights weights = weights_path == "-" ? random_weights(graph, seed) : read_weights(weights_path, graph);
+  print_warnings(weights.warnings);
+  return Network(std::move(graph), std::move(weights), options);
+}
+
+void print_warnings(const std::vector<std::string>& warnings) {
+  for (const std::string& warning : warnings) std::cerr << "dusk: warning: " << warning << "\n";
+}
+
+}  // namespace dusk::cli

@@ -1,0 +1,33 @@
+#pragma once
+// Helpers shared by the dusk subcommands.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dusk/dusk.hpp"
+
+namespace dusk::cli {
+
+// A usage mistake (bad flag value): exit code 2 rather than 1.
+class UsageError : public Error {
+ public:
+  using Error::Error;
+};
+
+struct Size {
+  int width = 0;
+  int height = 0;
+};
+// "416x416" -> {416, 416}; empty -> {0, 0} (the cfg's size).
+Size parse_size(const std::string& text);
+
+// "all", or "12,30" -> indices; empty -> empty.
+std::vector<int> parse_layer_list(const std::string& text, const Graph& graph);
+
+// Builds the graph and reads the weights; WEIGHTS "-" means seeded random ones.
+Network load_network(const std::string& cfg_path, const std::string& weights_path, const NetworkOptions& options,
+                     std::uint64_t seed = 1);
+
+void print_warnings(const std::vector<std::string>& warnings);
+
+}  // namespace dusk::cli

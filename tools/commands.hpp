@@ -1,0 +1,15 @@
+#pragma once
+// Registration of each subcommand; one file per subcommand implements one.
+#include <functional>
+
+namespace CLI {
+class App;
+}
+
+namespace dusk::cli {
+
+// Each adds its subcommand to `app`; when the subcommand is chosen, parsing
+// stores the work to run in `action`.
+void add_forward_command(CLI::App& app, std::function<int()>& action);
+
+}  // namespace dusk::cli

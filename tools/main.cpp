@@ -1,0 +1,34 @@
+// The dusk command line: run Darknet models on the CPU.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "cli_common.hpp"
+#include "commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"dusk: run Darknet/YOLO models on the CPU"};
+  app.require_subcommand(1);
+  std::function<int()> action;
+  dusk::cli::add_forward_command(app, action);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error) == 0 ? 0 : 2;
+  }
+  try {
+    return action();
+  } catch (const dusk::cli::UsageError& error) {
+    std::cerr << "dusk: error: " << error.what() << "\n";
+    return 2;
+  } catch (const dusk::Error& error) {
+    std::cerr << "dusk: error: " << error.what() << "\n";
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "dusk: error: out of memory; try a smaller input size\n";
+    return 1;
+  } catch (const std::exception& error) {
+    std::cerr << "dusk: error: " << error.what() << "\n";
+    return 1;
+  }
+}
