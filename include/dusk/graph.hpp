@@ -180,6 +180,8 @@ struct GraphOptions {
 };
 
 Graph build_graph(const Cfg& cfg, const GraphOptions& options = {});
+// The same layers for another input size (shapes and costs recomputed).
+Graph with_input_size(const Graph& graph, int width, int height);
 Graph load_graph(const std::string& cfg_path, const GraphOptions& options = {});
 
 // Limits checked while building, before anything is allocated.

@@ -48,6 +48,16 @@ void check_input_is_multiple_of_stride(const Graph& graph) {
                   "x", round_up(graph.input.h)));
 }
 
+// Layers are re-added one by one so each sees only those before it.
+void infer_all_shapes(Graph& graph) {
+  std::vector<Layer> layers = std::move(graph.layers);
+  graph.layers.clear();
+  for (Layer& layer : layers) {
+    infer_shapes(layer, graph);
+    graph.layers.push_back(std::move(layer));
+  }
+}
+
 }  // namespace
 
 std::vector<int> Graph::head_layers() const {
@@ -124,14 +134,20 @@ Graph build_graph(const Cfg& cfg, const GraphOptions& options) {
   }
   check_input_is_multiple_of_stride(graph);
 
-  // Layers are appended one by one so each sees only those before it.
-  std::vector<Layer> layers = std::move(graph.layers);
-  graph.layers.clear();
-  for (Layer& layer : layers) {
-    infer_shapes(layer, graph);
-    graph.layers.push_back(std::move(layer));
-  }
+  infer_all_shapes(graph);
   return graph;
+}
+
+Graph with_input_size(const Graph& graph, int width, int height) {
+  if (width < 1 || width > kMaxInputSide || height < 1 || height > kMaxInputSide) {
+    throw Error(cat("input size ", width, "x", height, " is out of range; use 1..", kMaxInputSide, " for each side"));
+  }
+  Graph resized = graph;
+  resized.input.w = width;
+  resized.input.h = height;
+  check_input_is_multiple_of_stride(resized);
+  infer_all_shapes(resized);
+  return resized;
 }
 
 Graph load_graph(const std::string& cfg_path, const GraphOptions& options) {

@@ -51,7 +51,7 @@ Weights random_weights(const Graph& graph, std::uint64_t seed) {
           if (layer.kind == LayerKind::Shortcut) {
             low = 0.5f;
             high = 1.5f;
-          } else {  // variance 1/fan_in keeps activations in range through deep nets
+          } else {  // variance 1/fan_in
             high = std::sqrt(3.0f / static_cast<float>(fan_in(layer)));
             low = -high;
           }
