@@ -62,3 +62,5 @@ OPENCV_PARITY_CASE("cfg", "yolov4x-mish.cfg")
 OPENCV_PARITY_CASE("cfg", "yolov7-tiny.cfg")
 OPENCV_PARITY_CASE("cfg", "yolov7.cfg")
 OPENCV_PARITY_CASE("cfg", "enet-coco.cfg")
+
+TEST_CASE("opencv parity: layer-mix.cfg") { check_heads_against_opencv(test::project("cfg/layer-mix.cfg")); }

@@ -28,6 +28,10 @@ Activation read_activation(SectionReader& reader, std::string_view fallback) {
 // Darknet's rule: a negative reference counts back from this layer.
 int resolve_reference(const SectionReader& reader, std::string_view key, int value, int index) {
   const int absolute = value < 0 ? index + value : value;
+  if (index == 0) {
+    throw Error(cat(reader.where(key), ": ", layer_label(reader, index), " ", key, "=", value,
+                    " cannot work: the first layer has no earlier layers to use"));
+  }
   if (absolute < 0) {
     throw Error(cat(reader.where(key), ": ", layer_label(reader, index), " ", key, "=", value,
                     " points before the first layer (to ", absolute, "); use ", -index, "..-1 or 0..",
