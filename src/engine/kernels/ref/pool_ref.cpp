@@ -24,40 +24,42 @@ void for_window(const float* in_c, const Shape& in_shape, const PoolSpec& spec, 
 
 }  // namespace
 
-void maxpool(const float* in, const Shape& in_shape, const PoolSpec& spec, float* out, const Shape& out_shape,
-             int threads) {
+// Runs `reduce(window_visitor)` for every output cell of every channel.
+template <class Reduce>
+void pool(const float* in, const Shape& in_shape, const PoolSpec& spec, float* out, const Shape& out_shape, int threads,
+          Reduce reduce) {
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int c = 0; c < out_shape.c; ++c) {
     const float* in_c = in + c * in_shape.h * std::int64_t{in_shape.w};
     float* out_c = out + c * out_shape.h * std::int64_t{out_shape.w};
     for (int y = 0; y < out_shape.h; ++y) {
       for (int x = 0; x < out_shape.w; ++x) {
-        float best = -FLT_MAX;
-        for_window(in_c, in_shape, spec, y, x, [&](float v) { best = v > best ? v : best; });
-        out_c[y * out_shape.w + x] = best;
+        out_c[y * out_shape.w + x] = reduce([&](auto visit) { for_window(in_c, in_shape, spec, y, x, visit); });
       }
     }
   }
 }
 
+void maxpool(const float* in, const Shape& in_shape, const PoolSpec& spec, float* out, const Shape& out_shape,
+             int threads) {
+  pool(in, in_shape, spec, out, out_shape, threads, [](auto window) {
+    float best = -FLT_MAX;
+    window([&](float v) { best = v > best ? v : best; });
+    return best;
+  });
+}
+
 void local_avgpool(const float* in, const Shape& in_shape, const PoolSpec& spec, float* out, const Shape& out_shape,
                    int threads) {
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int c = 0; c < out_shape.c; ++c) {
-    const float* in_c = in + c * in_shape.h * std::int64_t{in_shape.w};
-    float* out_c = out + c * out_shape.h * std::int64_t{out_shape.w};
-    for (int y = 0; y < out_shape.h; ++y) {
-      for (int x = 0; x < out_shape.w; ++x) {
-        float sum = 0.f;
-        int count = 0;
-        for_window(in_c, in_shape, spec, y, x, [&](float v) {
-          sum += v;
-          ++count;
-        });
-        out_c[y * out_shape.w + x] = sum / static_cast<float>(count);
-      }
-    }
-  }
+  pool(in, in_shape, spec, out, out_shape, threads, [](auto window) {
+    float sum = 0.f;
+    int count = 0;
+    window([&](float v) {
+      sum += v;
+      ++count;
+    });
+    return sum / static_cast<float>(count);
+  });
 }
 
 void maxpool_depth(const float* in, const Shape& in_shape, float* out, const Shape& out_shape, int threads) {
