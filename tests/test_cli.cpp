@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <cmath>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "dusk/dusk.hpp"
 #include "support/compare.hpp"
@@ -98,5 +100,92 @@ TEST_CASE("dusk forward errors: one line, exit 1 for bad input, exit 2 for bad u
   result = dusk_run("forward " + kCfg + " " + kWeights + " --frobnicate");
   CHECK(result.exit_code == 2);
   result = dusk_run("");
+  CHECK(result.exit_code == 2);
+}
+
+TEST_CASE("dusk detect prints Darknet's lines, writes its JSON and annotated copies") {
+  test::TempDir dir;
+  const std::string dog = test::darknet_data("dog.jpg");
+  const auto result = dusk_run("detect " + kCfg + " " + kWeights + " " + dog + " --names " +
+                               test::shared("models/coco.names") + " --json " + dir.file("out.json") + " --out-dir " +
+                               dir.file("annotated"));
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  CHECK(result.out.find("dog: 65%\t(left_x:  122   top_y:  222   width:  244   height:  295)\n") != std::string::npos);
+  CHECK(result.out.find("car: 88%\t(left_x:  454   top_y:   78   width:  230   height:  102)\n") != std::string::npos);
+  CHECK(result.err.find("dusk: 1 images, 7 detections, 0 failed") != std::string::npos);
+
+  const auto bytes = test::read_bytes(dir.file("out.json"));
+  const nlohmann::json json = nlohmann::json::parse(bytes.begin(), bytes.end());
+  REQUIRE(json.is_array());
+  REQUIRE(json.size() == 1);
+  CHECK(json[0]["frame_id"] == 1);
+  CHECK(json[0]["filename"] == dog);
+  REQUIRE(json[0]["objects"].size() == 7);
+  bool found_dog = false;
+  for (const auto& object : json[0]["objects"]) {
+    CHECK(object["class_id"].is_number_integer());
+    CHECK(object["confidence"].is_number());
+    for (const char* key : {"center_x", "center_y", "width", "height"}) {
+      CHECK(object["relative_coordinates"][key].get<double>() > -0.5);
+      CHECK(object["relative_coordinates"][key].get<double>() < 1.5);
+    }
+    if (object["name"] == "dog") {
+      found_dog = true;
+      CHECK(object["class_id"] == 16);
+      CHECK(object["confidence"].get<double>() == doctest::Approx(0.649256).epsilon(1e-4));
+      CHECK(object["relative_coordinates"]["center_x"].get<double>() == doctest::Approx((121.558 + 243.53 / 2) / 768).epsilon(1e-3));
+    }
+  }
+  CHECK(found_dog);
+
+  const Image original = load_image(dog);
+  const Image annotated = load_image(dir.file("annotated/dog.jpg"));
+  REQUIRE(annotated.w == original.w);
+  REQUIRE(annotated.h == original.h);
+  // The dog's box edge (left x = 121, rows 222..516) is drawn; the far corner is not.
+  const auto differs = [&](int x, int y) {
+    float diff = 0;
+    for (int k = 0; k < 3; ++k) diff += std::fabs(annotated.at(x, y, k) - original.at(x, y, k));
+    return diff > 0.3f;
+  };
+  CHECK(differs(122, 400));
+  CHECK_FALSE(differs(760, 570));
+}
+
+TEST_CASE("dusk detect carries on past broken images and says so in its exit code") {
+  test::TempDir dir;
+  std::filesystem::create_directories(dir.file("in"));
+  std::filesystem::copy_file(test::darknet_data("dog.jpg"), dir.file("in/a_dog.jpg"));
+  const auto jpeg = test::read_bytes(test::darknet_data("eagle.jpg"));
+  dir.write_bytes("in/b_truncated.jpg", std::vector<char>(jpeg.begin(), jpeg.begin() + 300));
+  dir.write("in/c_text.png", "this is not a picture\n");
+  std::filesystem::copy_file(test::darknet_data("person.jpg"), dir.file("in/d_person.jpg"));
+  dir.write("in/notes.txt", "ignored: not an image extension\n");
+  const auto result = dusk_run("detect " + kCfg + " " + kWeights + " " + dir.file("in") + " " + dir.file("missing.jpg") +
+                               " --json " + dir.file("out.json"));
+  CHECK(result.exit_code == 1);
+  CHECK(result.out.find("a_dog.jpg: Predicted") != std::string::npos);
+  CHECK(result.out.find("d_person.jpg: Predicted") != std::string::npos);
+  CHECK(result.err.find("b_truncated.jpg") != std::string::npos);
+  CHECK(result.err.find("c_text.png: not a readable image") != std::string::npos);
+  CHECK(result.err.find("missing.jpg: no such file") != std::string::npos);
+  CHECK(result.err.find("dusk: 5 images,") != std::string::npos);
+  CHECK(result.err.find(" 3 failed,") != std::string::npos);
+  const auto bytes = test::read_bytes(dir.file("out.json"));
+  CHECK(nlohmann::json::parse(bytes.begin(), bytes.end()).size() == 2);
+}
+
+TEST_CASE("dusk detect never writes beside or over its inputs") {
+  test::TempDir dir;
+  const std::string image = dir.file("dog.jpg");
+  std::filesystem::copy_file(test::darknet_data("dog.jpg"), image);
+  auto result = dusk_run("detect " + kCfg + " " + kWeights + " " + image + " --out-dir " + dir.path().string());
+  CHECK(result.exit_code == 2);
+  CHECK(result.err.find("annotated copies never go beside their inputs") != std::string::npos);
+  result = dusk_run("detect " + kCfg + " " + kWeights + " " + image + " --json " + image);
+  CHECK(result.exit_code == 2);
+  CHECK(test::read_bytes(image) == test::read_bytes(test::darknet_data("dog.jpg")));
+  result = dusk_run("detect " + kCfg + " " + kWeights + " " + image + " --thresh 1.5");
   CHECK(result.exit_code == 2);
 }

@@ -11,5 +11,6 @@ namespace dusk::cli {
 // Each adds its subcommand to `app`; when the subcommand is chosen, parsing
 // stores the work to run in `action`.
 void add_forward_command(CLI::App& app, std::function<int()>& action);
+void add_detect_command(CLI::App& app, std::function<int()>& action);
 
 }  // namespace dusk::cli

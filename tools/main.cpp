@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   CLI::App app{"dusk: run Darknet/YOLO models on the CPU"};
   app.require_subcommand(1);
   std::function<int()> action;
+  dusk::cli::add_detect_command(app, action);
   dusk::cli::add_forward_command(app, action);
   try {
     app.parse(argc, argv);

@@ -1,6 +1,7 @@
 #pragma once
 // Everything a dusk application needs.
 #include "dusk/cfg.hpp"
+#include "dusk/detector.hpp"
 #include "dusk/error.hpp"
 #include "dusk/graph.hpp"
 #include "dusk/image.hpp"

@@ -43,6 +43,8 @@ std::string_view layer_kind_name(LayerKind kind);
 bool is_detection_head(LayerKind kind);
 
 enum class NmsKind { Default, Greedy, Diou, Corners };
+// Which point of the box a [Gaussian_yolo] head predicts.
+enum class YoloPoint { Center, LeftTop, RightBottom };
 
 struct ConvSpec {
   int filters = 1;
@@ -111,6 +113,7 @@ struct YoloSpec {
   bool new_coords = false;
   NmsKind nms_kind = NmsKind::Default;
   float beta_nms = 0.6f;
+  YoloPoint point = YoloPoint::Center;  // [Gaussian_yolo] only
 };
 
 struct RegionSpec {

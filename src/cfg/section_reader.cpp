@@ -38,7 +38,7 @@ const std::set<std::string, std::less<>>& training_keys() {
       "stream", "subdivisions", "thresh", "time_normalizer", "time_steps", "track",
       "track_ciou_norm", "track_history_size", "train_only_bn", "truth_thresh",
       "try_fix_nan", "type", "uc_normalizer", "unsupervised", "use_cuda_graph",
-      "wait_stream", "weights_reject_freq", "workspace_size_limit_MB", "yolo_point",
+      "wait_stream", "weights_reject_freq", "workspace_size_limit_MB",
       "inputs", "coordconv", "spatial", "shift", "extra", "seen", "hidden", "side", "scale",
   };
   return keys;

@@ -199,7 +199,16 @@ std::vector<float> read_anchors(SectionReader& reader, int index, int count, std
   return anchors;
 }
 
-ParsedLayer parse_yolo(SectionReader& reader, int index) {
+YoloPoint read_yolo_point(SectionReader& reader, int index) {
+  const std::string name = reader.get_string("yolo_point", "center");
+  if (name == "center") return YoloPoint::Center;
+  if (name == "left_top") return YoloPoint::LeftTop;
+  if (name == "right_bottom") return YoloPoint::RightBottom;
+  throw Error(cat(reader.where("yolo_point"), ": ", layer_label(reader, index), " yolo_point=", printable(name),
+                  " is unknown; expected center, left_top or right_bottom"));
+}
+
+ParsedLayer parse_yolo(SectionReader& reader, int index, bool gaussian) {
   YoloSpec spec;
   spec.classes = reader.get_int("classes", 20, 1, kMaxClasses);
   spec.total = reader.get_int("num", 1, 1, kMaxAnchors);
@@ -213,6 +222,7 @@ ParsedLayer parse_yolo(SectionReader& reader, int index) {
   spec.new_coords = reader.get_flag("new_coords", false);
   spec.nms_kind = read_nms_kind(reader, index);
   spec.beta_nms = reader.get_float("beta_nms", 0.6f, 0.0f, 100.0f);
+  if (gaussian) spec.point = read_yolo_point(reader, index);
   reader.reject_unless("map", "", "class remapping files (map=) are not supported");
   return {spec, {previous_layer(index)}};
 }
@@ -268,8 +278,8 @@ ParsedLayer parse_layer(LayerKind kind, SectionReader& reader, int index) {
     case LayerKind::Upsample: return parse_upsample(reader, index);
     case LayerKind::Reorg:
     case LayerKind::Reorg3d: return parse_reorg(reader, index);
-    case LayerKind::Yolo:
-    case LayerKind::GaussianYolo: return parse_yolo(reader, index);
+    case LayerKind::Yolo: return parse_yolo(reader, index, false);
+    case LayerKind::GaussianYolo: return parse_yolo(reader, index, true);
     case LayerKind::Region: return parse_region(reader, index);
     case LayerKind::Sam: return parse_scale(reader, index, false);
     case LayerKind::ScaleChannels: return parse_scale(reader, index, true);

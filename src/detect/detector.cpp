@@ -1,0 +1,163 @@
+// The Detector facade: image in, Darknet's detections out.
+#include "dusk/detector.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "detect/candidates.hpp"
+#include "dusk/error.hpp"
+#include "util/files.hpp"
+#include "util/text.hpp"
+
+namespace dusk {
+
+namespace {
+
+// The classes and NMS settings Darknet takes from the last head.
+const Layer& last_head(const Graph& graph) {
+  const std::vector<int> heads = graph.head_layers();
+  if (heads.empty()) {
+    throw Error(cat(graph.source, " has no [yolo], [Gaussian_yolo] or [region] layer, so it cannot detect objects"));
+  }
+  return graph.layers[static_cast<std::size_t>(heads.back())];
+}
+
+int head_classes(const Layer& head) {
+  return head.kind == LayerKind::Region ? head.as<RegionSpec>().classes : head.as<YoloSpec>().classes;
+}
+
+std::string label_for(const std::vector<std::string>& labels, int class_id) {
+  if (class_id < static_cast<int>(labels.size())) return labels[static_cast<std::size_t>(class_id)];
+  return std::to_string(class_id);
+}
+
+// Darknet's report order: boxes by left edge, each with its best class
+// first and then any other class above the threshold.
+std::vector<Detection> to_detections(std::vector<Candidate>& candidates, const DetectorOptions& options, int image_w,
+                                     int image_h) {
+  std::stable_sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+    return a.box.x - a.box.w / 2 < b.box.x - b.box.w / 2;
+  });
+  // Darknet never shows classes whose name starts with "dont_show".
+  const auto shown = [&](std::size_t j) {
+    return j >= options.labels.size() || options.labels[j].rfind("dont_show", 0) != 0;
+  };
+  std::vector<Detection> detections;
+  for (const Candidate& c : candidates) {
+    int best = -1;
+    float best_prob = options.threshold;
+    for (std::size_t j = 0; j < c.probs.size(); ++j) {
+      if (c.probs[j] > best_prob && shown(j)) {
+        best = static_cast<int>(j);
+        best_prob = c.probs[j];
+      }
+    }
+    if (best < 0) continue;
+    std::vector<int> classes = {best};
+    for (std::size_t j = 0; j < c.probs.size(); ++j) {
+      if (c.probs[j] > options.threshold && static_cast<int>(j) != best && shown(j)) {
+        classes.push_back(static_cast<int>(j));
+      }
+    }
+    for (const int k : classes) {
+      Detection d;
+      d.class_id = k;
+      d.label = label_for(options.labels, k);
+      d.confidence = c.probs[static_cast<std::size_t>(k)];
+      d.relative = c.box;
+      d.box = PixelBox{(c.box.x - c.box.w / 2) * static_cast<float>(image_w),
+                       (c.box.y - c.box.h / 2) * static_cast<float>(image_h), c.box.w * static_cast<float>(image_w),
+                       c.box.h * static_cast<float>(image_h)};
+      detections.push_back(std::move(d));
+    }
+  }
+  return detections;
+}
+
+void check_options(const DetectorOptions& options) {
+  if (!(options.threshold >= 0 && options.threshold <= 1)) {
+    throw Error(cat("detection threshold ", options.threshold, " is out of range; use a value from 0 to 1"));
+  }
+  if (!(options.nms >= 0 && options.nms <= 1)) {
+    throw Error(cat("NMS threshold ", options.nms, " is out of range; use a value from 0 to 1 (0 disables NMS)"));
+  }
+}
+
+}  // namespace
+
+Detector::Detector(const std::string& cfg_path, const std::string& weights_path, DetectorOptions options)
+    : Detector(Network::load(cfg_path, weights_path,
+                             NetworkOptions{options.width, options.height, options.threads, options.backend}),
+               std::move(options)) {}
+
+Detector::Detector(Network network, DetectorOptions options) : network_(std::move(network)), options_(std::move(options)) {
+  check_options(options_);
+  last_head(network_.graph());  // fails early for a graph without heads
+}
+
+std::vector<Detection> Detector::detect(const std::string& image_path) const { return detect(load_image(image_path)); }
+
+std::vector<Detection> Detector::detect(const Image& image) const {
+  if (image.c != 3 || image.w < 1 || image.h < 1) {
+    throw Error(cat("cannot detect on a ", image.w, "x", image.h, "x", image.c, " image; give a 3-channel RGB image"));
+  }
+  const Graph& graph = network_.graph();
+  const Shape net = graph.input;
+  Tensor input(net);
+  input.data = options_.letterbox ? letterbox_image(image, net.w, net.h).data : resize_image(image, net.w, net.h).data;
+
+  const std::vector<int> heads = graph.head_layers();
+  const std::vector<Tensor> outputs = network_.forward(input, heads);
+  std::vector<Candidate> candidates;
+  for (std::size_t i = 0; i < heads.size(); ++i) {
+    decode_head(graph.layers[static_cast<std::size_t>(heads[i])], outputs[i], net, options_.threshold, candidates);
+  }
+  correct_boxes(candidates, image.w, image.h, net.w, net.h, options_.letterbox);
+  const Layer& head = last_head(graph);
+  if (options_.nms > 0) {
+    const NmsKind cfg_kind = head.kind == LayerKind::Region ? NmsKind::Default : head.as<YoloSpec>().nms_kind;
+    const NmsKind kind = options_.nms_kind.value_or(cfg_kind);
+    const float beta = head.kind == LayerKind::Region ? 0.6f : head.as<YoloSpec>().beta_nms;
+    suppress(candidates, head_classes(head), options_.nms, kind, beta);
+  }
+  return to_detections(candidates, options_, image.w, image.h);
+}
+
+std::vector<Detection> Detector::detect(const unsigned char* pixels, int width, int height, int stride,
+                                        PixelFormat format) const {
+  return detect(image_from_pixels(pixels, width, height, stride, format));
+}
+
+Image image_from_pixels(const unsigned char* pixels, int width, int height, int stride, PixelFormat format) {
+  if (pixels == nullptr || width < 1 || height < 1 || stride < 3 * width ||
+      std::int64_t{width} * height > kMaxImagePixels) {
+    throw Error(cat("invalid pixel buffer: ", width, "x", height, " with a stride of ", stride,
+                    " bytes; need a non-null buffer, positive sizes and a stride of at least 3 x width"));
+  }
+  Image image(width, height, 3);
+  const std::size_t plane = static_cast<std::size_t>(width) * static_cast<std::size_t>(height);
+  const int red = format == PixelFormat::RGB ? 0 : 2;
+  for (int y = 0; y < height; ++y) {
+    const unsigned char* row = pixels + static_cast<std::ptrdiff_t>(y) * stride;
+    for (int x = 0; x < width; ++x) {
+      const std::size_t i = static_cast<std::size_t>(y) * static_cast<std::size_t>(width) + static_cast<std::size_t>(x);
+      image.data[i] = static_cast<float>(row[3 * x + red]) / 255.f;
+      image.data[plane + i] = static_cast<float>(row[3 * x + 1]) / 255.f;
+      image.data[2 * plane + i] = static_cast<float>(row[3 * x + 2 - red]) / 255.f;
+    }
+  }
+  return image;
+}
+
+std::vector<std::string> load_labels(const std::string& path) {
+  const std::vector<char> bytes = read_file(path, std::size_t{64} << 20, "names");
+  std::vector<std::string> labels;
+  for (std::string_view line : split(std::string_view(bytes.data(), bytes.size()), '\n')) {
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    labels.emplace_back(line);
+  }
+  if (!labels.empty() && labels.back().empty()) labels.pop_back();  // the final newline
+  return labels;
+}
+
+}  // namespace dusk

@@ -1,0 +1,231 @@
+// `dusk detect`: detections for images and directories of images, printed
+// like Darknet's -ext_output, optionally as Darknet's JSON and as annotated
+// copies. A broken image is reported and the batch carries on.
+#include <CLI/CLI.hpp>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "cli_common.hpp"
+#include "commands.hpp"
+#include "util/files.hpp"
+#include "util/text.hpp"
+
+namespace dusk::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct DetectArgs {
+  std::string cfg;
+  std::string weights;
+  std::vector<std::string> inputs;
+  std::string names;
+  float threshold = 0.25f;
+  float nms = 0.45f;
+  std::string nms_kind = "default";
+  bool letterbox = false;
+  std::string json;
+  std::string out_dir;
+  int threads = 0;
+  std::string size;
+};
+
+bool has_image_extension(const fs::path& path) {
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (const char* known : {".jpg", ".jpeg", ".png", ".bmp", ".tga", ".gif", ".pnm", ".ppm", ".pgm", ".pbm"}) {
+    if (ext == known) return true;
+  }
+  return false;
+}
+
+// Directories expand to the image files directly in them, sorted.
+std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
+  std::vector<std::string> files;
+  for (const std::string& input : inputs) {
+    std::error_code error;
+    if (!fs::is_directory(input, error)) {
+      files.push_back(input);  // missing files are reported when read
+      continue;
+    }
+    std::vector<std::string> found;
+    for (const fs::directory_entry& entry : fs::directory_iterator(input, error)) {
+      if (entry.is_regular_file(error) && has_image_extension(entry.path())) found.push_back(entry.path().string());
+    }
+    if (error) throw Error(cat("cannot list directory ", input, ": ", error.message()));
+    std::sort(found.begin(), found.end());
+    files.insert(files.end(), found.begin(), found.end());
+  }
+  return files;
+}
+
+std::optional<NmsKind> parse_nms_kind(const std::string& name) {
+  if (name == "default") return NmsKind::Default;
+  if (name == "greedynms") return NmsKind::Greedy;
+  if (name == "diounms") return NmsKind::Diou;
+  if (name == "cornersnms") return NmsKind::Corners;
+  if (name == "cfg") return std::nullopt;
+  throw UsageError("--nms-kind '" + name + "' is unknown; use default, greedynms, diounms, cornersnms or cfg");
+}
+
+fs::path canonical_or_self(const fs::path& path) {
+  std::error_code error;
+  const fs::path canonical = fs::weakly_canonical(path, error);
+  return error ? path : canonical;
+}
+
+// Outputs go to files of their own: never an input, never an input's directory.
+void check_outputs(const DetectArgs& args, const std::vector<std::string>& images) {
+  for (const std::string& image : images) {
+    const fs::path input = canonical_or_self(image);
+    if (!args.out_dir.empty() && canonical_or_self(args.out_dir) == input.parent_path()) {
+      throw UsageError("--out-dir " + args.out_dir + " holds the input " + image +
+                       "; annotated copies never go beside their inputs, so choose another directory");
+    }
+    if (!args.json.empty() && canonical_or_self(args.json) == input) {
+      throw UsageError("--json " + args.json + " is one of the input images; choose another file name");
+    }
+  }
+}
+
+// Annotated copies keep the input's name; JPEG stays JPEG, the rest become PNG.
+std::string annotated_path(const std::string& out_dir, const std::string& input, std::map<std::string, int>& used) {
+  const fs::path path(input);
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const bool jpeg = ext == ".jpg" || ext == ".jpeg";
+  const std::string stem = path.stem().string();
+  const std::string suffix = jpeg ? ext : std::string(".png");
+  const int seen = ++used[stem + suffix];
+  const std::string name = seen == 1 ? stem + suffix : cat(stem, "_", seen, suffix);
+  return (fs::path(out_dir) / name).string();
+}
+
+void print_detections(const std::string& path, const std::vector<Detection>& detections, double ms) {
+  std::printf("%s: Predicted in %.3f milli-seconds.\n", path.c_str(), ms);
+  for (const Detection& d : detections) {
+    std::printf("%s: %.0f%%\t(left_x: %4.0f   top_y: %4.0f   width: %4.0f   height: %4.0f)\n", d.label.c_str(),
+                static_cast<double>(d.confidence) * 100, std::round(d.box.left), std::round(d.box.top),
+                std::round(d.box.width), std::round(d.box.height));
+  }
+  std::fflush(stdout);
+}
+
+// Six decimals, as Darknet's %f writes them.
+double six_decimals(float value) { return std::round(static_cast<double>(value) * 1e6) / 1e6; }
+
+nlohmann::ordered_json to_json(int frame_id, const std::string& path, const std::vector<Detection>& detections) {
+  nlohmann::ordered_json objects = nlohmann::ordered_json::array();
+  for (const Detection& d : detections) {
+    objects.push_back({{"class_id", d.class_id},
+                       {"name", d.label},
+                       {"relative_coordinates",
+                        {{"center_x", six_decimals(d.relative.x)}, {"center_y", six_decimals(d.relative.y)},
+                         {"width", six_decimals(d.relative.w)}, {"height", six_decimals(d.relative.h)}}},
+                       {"confidence", six_decimals(d.confidence)}});
+  }
+  return {{"frame_id", frame_id}, {"filename", path}, {"objects", objects}};
+}
+
+int run_detect(const DetectArgs& args) {
+  const Size size = parse_size(args.size);
+  DetectorOptions options;
+  options.threshold = args.threshold;
+  options.nms = args.nms;
+  options.nms_kind = parse_nms_kind(args.nms_kind);
+  options.letterbox = args.letterbox;
+  options.threads = args.threads;
+  if (!args.names.empty()) options.labels = load_labels(args.names);
+
+  const std::vector<std::string> images = expand_inputs(args.inputs);
+  if (images.empty()) throw UsageError("no images to detect on: the directories given hold no image files");
+  check_outputs(args, images);
+  if (!args.out_dir.empty()) fs::create_directories(args.out_dir);
+
+  const Network network = load_network(args.cfg, args.weights, NetworkOptions{size.width, size.height, args.threads});
+  const std::vector<int> heads = network.graph().head_layers();
+  const Detector detector(network, options);
+  const Layer& head = network.graph().layers[static_cast<std::size_t>(heads.back())];
+  const int classes = head.kind == LayerKind::Region ? head.as<RegionSpec>().classes : head.as<YoloSpec>().classes;
+  if (!options.labels.empty() && static_cast<int>(options.labels.size()) < classes) {
+    print_warnings({cat(args.names, " has ", options.labels.size(), " names but the network has ", classes,
+                        " classes; the others are shown as class ids")});
+  }
+
+  const bool progress = ::isatty(STDERR_FILENO) != 0 && images.size() > 1;
+  nlohmann::ordered_json json = nlohmann::ordered_json::array();
+  std::map<std::string, int> used_names;
+  int failures = 0;
+  std::size_t total_detections = 0;
+  double total_ms = 0;
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    const std::string& path = images[i];
+    if (progress) std::cerr << "\r[" << i + 1 << "/" << images.size() << "] " << path << "\033[K" << std::flush;
+    try {
+      Image image = load_image(path);
+      const auto start = std::chrono::steady_clock::now();
+      const std::vector<Detection> detections = detector.detect(image);
+      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      total_ms += ms;
+      total_detections += detections.size();
+      if (progress) std::cerr << "\r\033[K" << std::flush;
+      print_detections(path, detections, ms);
+      json.push_back(to_json(static_cast<int>(i) + 1, path, detections));
+      if (!args.out_dir.empty()) {
+        const std::string out = annotated_path(args.out_dir, path, used_names);
+        draw_detections(image, detections, classes);
+        const std::string ext = fs::path(out).extension().string();
+        save_image(image, out, ext == ".png" ? ImageFormat::Png : ImageFormat::Jpeg);
+      }
+    } catch (const Error& error) {
+      if (progress) std::cerr << "\r\033[K";
+      std::cerr << "dusk: error: " << error.what() << "\n";
+      ++failures;
+    }
+  }
+  if (!args.json.empty()) {
+    const std::string text = json.dump(1) + "\n";
+    write_file_atomic(args.json, text.data(), text.size());
+  }
+  const std::size_t succeeded = images.size() - static_cast<std::size_t>(failures);
+  std::fprintf(stderr, "dusk: %zu images, %zu detections, %d failed, %.1f ms per image\n", images.size(),
+               total_detections, failures, succeeded > 0 ? total_ms / static_cast<double>(succeeded) : 0.0);
+  return failures > 0 ? 1 : 0;
+}
+
+}  // namespace
+
+void add_detect_command(CLI::App& app, std::function<int()>& action) {
+  auto args = std::make_shared<DetectArgs>();
+  CLI::App* command = app.add_subcommand("detect", "Detect objects in images, as Darknet's detector test does");
+  command->add_option("cfg", args->cfg, "Darknet .cfg file")->required();
+  command->add_option("weights", args->weights, "Darknet .weights file, or - for seeded random weights")->required();
+  command->add_option("images", args->inputs, "image files and directories of images")->required();
+  command->add_option("--names", args->names, "class names, one per line (default: class ids)");
+  command->add_option("--thresh", args->threshold, "threshold on objectness x class probability")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0f, 1.0f));
+  command->add_option("--nms", args->nms, "NMS overlap threshold; 0 disables NMS")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0f, 1.0f));
+  command->add_option("--nms-kind", args->nms_kind,
+                      "default (Darknet's do_nms_sort, IoU), greedynms, diounms, cornersnms, or cfg (the cfg's nms_kind)")
+      ->capture_default_str();
+  command->add_flag("--letterbox", args->letterbox, "keep the aspect ratio, padding with grey (Darknet's -letter_box)");
+  command->add_option("--json", args->json, "write Darknet's -out JSON for all images to this file");
+  command->add_option("--out-dir", args->out_dir, "write annotated copies of the images here");
+  command->add_option("--threads", args->threads, "threads to use (default: all cores)")->check(CLI::NonNegativeNumber);
+  command->add_option("--size", args->size, "network input size WxH instead of the cfg's");
+  command->callback([args, &action] { action = [args] { return run_detect(*args); }; });
+}
+
+}  // namespace dusk::cli
