@@ -152,7 +152,7 @@ TEST_CASE("a short file names the layer that runs out") {
   CHECK(error_of(bytes, graph) ==
         "w.weights: short weights file: layer 1 [convolutional] (w.cfg:11) needs bytes 516..556 but the file ends at "
         "byte 540 (4 of its 10 floats missing; the cfg needs 1036 bytes in all); the weights were probably trained "
-        "with another cfg (different layers, filters or classes)");
+        "with another cfg (different layers, filters or classes), or the file is truncated");
   bytes.resize(10);
   CHECK(error_of(bytes, graph) ==
         "w.weights: 10 bytes is too short for a Darknet weights header (16 or 20 bytes); the file is truncated or "
@@ -169,7 +169,7 @@ TEST_CASE("a short file whose missing layer feeds a head blames the head's filte
   const std::vector<char> cut(full.begin(), full.end() - 1000);
   const std::string message = error_of(cut, graph);
   CHECK(message.find("layer 22 [convolutional]") != std::string::npos);
-  CHECK(message.find("feeds the detection head layer 23 [yolo]") != std::string::npos);
+  CHECK(message.find("runs out in the convolution feeding the detection head layer 23 [yolo]") != std::string::npos);
 }
 
 TEST_CASE("trailing bytes are a warning with their count") {
@@ -208,4 +208,52 @@ TEST_CASE("writing weights that do not fit the graph is refused") {
     CHECK(std::string(error.what()) == "layer 1 [convolutional] (w.cfg:11) has 7 weights but needs 8; the weights "
                                        "were made for another cfg");
   }
+}
+
+namespace {
+
+std::string cfg_text_with_classes(const std::string& path, int classes) {
+  const auto bytes = test::read_bytes(path);
+  std::string text(bytes.begin(), bytes.end());
+  const auto replace_all = [&](const std::string& from, const std::string& to) {
+    for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+      text.replace(at, from.size(), to);
+    }
+  };
+  replace_all("classes=80", "classes=" + std::to_string(classes));
+  replace_all("filters=255", "filters=" + std::to_string(3 * (classes + 5)));
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("weights trained for another class count: the diagnosis names the count that fits") {
+  const std::string cfg = test::shared("cfg/yolov3-tiny.cfg");
+  const Graph coco = load_graph(cfg);
+  const Graph voc = build_graph(parse_cfg(cfg_text_with_classes(cfg, 20), "voc.cfg"));
+  const Graph big = build_graph(parse_cfg(cfg_text_with_classes(cfg, 100), "big.cfg"));
+  const std::vector<char> voc_file = serialize_weights(voc, random_weights(voc, 1));
+  const std::string short_message = error_of(voc_file, coco);
+  CHECK(short_message.find("the file fits exactly if the detection heads have classes=20 (not 80)") !=
+        std::string::npos);
+  const Weights w = parse_weights(serialize_weights(big, random_weights(big, 1)), coco, "big.weights");
+  REQUIRE(w.warnings.size() == 1);
+  CHECK(w.warnings[0].find("the file fits exactly if the detection heads have classes=100 (not 80)") !=
+        std::string::npos);
+}
+
+TEST_CASE("a backbone file is recognised by where it ends") {
+  const Graph graph = load_graph(test::shared("cfg/yolov3-tiny.cfg"));
+  std::vector<char> bytes = serialize_weights(graph, random_weights(graph, 1));
+  std::uint64_t end = 20;
+  for (int i = 0; i < 13; ++i) end += static_cast<std::uint64_t>(graph.layers[static_cast<std::size_t>(i)].param_count) * 4;
+  bytes.resize(end);
+  WeightsFit fit;
+  const Weights partial = parse_weights_partial(bytes, graph, "backbone.weights", fit);
+  CHECK(fit.first_incomplete_layer == 13);
+  CHECK(static_cast<std::int64_t>(partial.layers[12].weights.size()) == graph.layers[12].param_count - 4 * 1024);
+  CHECK(partial.layers[13].weights.empty());
+  CHECK(fit.missing_floats == (graph.total_params() * 4 + 20 - static_cast<std::int64_t>(end)) / 4);
+  CHECK(diagnose_misfit(graph, fit).find("ends exactly after layer 12: it holds only the first 13 layers") !=
+        std::string::npos);
 }

@@ -49,6 +49,28 @@ std::vector<BlockSize> param_layout(const Layer& layer);
 std::int64_t expected_floats(const Graph& graph);
 std::uint64_t expected_file_bytes(const Graph& graph, const WeightsHeader& header = {});
 
+// How a weights file lines up with a graph.
+struct WeightsFit {
+  std::uint64_t file_bytes = 0;
+  std::uint64_t expected_bytes = 0;   // header + every layer's floats
+  int first_incomplete_layer = -1;    // the first layer the file runs out in; -1 if none
+  std::int64_t missing_floats = 0;    // floats the file lacks in all
+  std::uint64_t trailing_bytes = 0;   // bytes after the last layer
+  bool fits() const { return first_incomplete_layer < 0 && trailing_bytes == 0; }
+};
+
+// Reads as much as the file holds: layers it covers whole are filled, the
+// rest stay empty, and `fit` says where it ran out. Throws only when not even
+// the header is there.
+Weights parse_weights_partial(const std::vector<char>& bytes, const Graph& graph, const std::string& source,
+                              WeightsFit& fit);
+Weights read_weights_partial(const std::string& path, const Graph& graph, WeightsFit& fit);
+
+// The likely reason a file does not fit: another class count (with the
+// classes= and filters= that would fit), a backbone-only file that ends at a
+// layer boundary, or weights from another cfg.
+std::string diagnose_misfit(const Graph& graph, const WeightsFit& fit);
+
 // Reads the whole file and checks that it fits the graph exactly: a short
 // file throws dusk::Error naming the layer that runs out; trailing bytes add a
 // warning. A file bigger than the graph allows by more than kMaxTrailingBytes

@@ -1,5 +1,5 @@
 // Reading a .weights file against a graph: header, then each layer's blocks.
-// The file must fit the graph exactly; nothing is trusted before it is checked.
+// Nothing is trusted before it is checked against the graph.
 #include <cstring>
 
 #include "dusk/error.hpp"
@@ -35,39 +35,27 @@ WeightsHeader parse_header(const std::vector<char>& bytes, const std::string& so
   return header;
 }
 
-// A short file usually means the weights were trained with another cfg; the
-// commonest case is a head conv whose filters were changed for new classes.
-std::string likely_cause(const Graph& graph, int layer_index) {
-  const Layer& layer = graph.layers[static_cast<std::size_t>(layer_index)];
-  for (const int head : graph.head_layers()) {
-    if (graph.layers[static_cast<std::size_t>(head)].inputs.front() == layer.index) {
-      return cat("this conv feeds the detection head ", graph.describe(head),
-                 ", so its filters= or the head's classes= likely differ from the cfg the weights were trained with");
-    }
-  }
-  return "the weights were probably trained with another cfg (different layers, filters or classes)";
-}
-
 }  // namespace
 
-Weights parse_weights(const std::vector<char>& bytes, const Graph& graph, const std::string& source) {
+Weights parse_weights_partial(const std::vector<char>& bytes, const Graph& graph, const std::string& source,
+                              WeightsFit& fit) {
   Weights weights;
   weights.header = parse_header(bytes, source);
-  const std::uint64_t file_size = bytes.size();
-  const std::uint64_t expected = expected_file_bytes(graph, weights.header);
+  fit = WeightsFit{};
+  fit.file_bytes = bytes.size();
+  fit.expected_bytes = expected_file_bytes(graph, weights.header);
 
   weights.layers.resize(graph.layers.size());
   std::uint64_t offset = weights.header.size_bytes();
   for (const Layer& layer : graph.layers) {
     LayerParams& params = weights.layers[static_cast<std::size_t>(layer.index)];
     params.offset = offset;
-    const std::uint64_t layer_bytes = static_cast<std::uint64_t>(layer.param_count) * sizeof(float);
-    if (offset + layer_bytes > file_size) {
-      const std::uint64_t missing = (offset + layer_bytes - file_size + sizeof(float) - 1) / sizeof(float);
-      throw Error(cat(source, ": short weights file: ", graph.describe(layer.index), " needs bytes ", offset, "..",
-                      offset + layer_bytes, " but the file ends at byte ", file_size, " (", missing, " of its ",
-                      layer.param_count, " floats missing; the cfg needs ", expected, " bytes in all); ",
-                      likely_cause(graph, layer.index)));
+    params.bytes = static_cast<std::uint64_t>(layer.param_count) * sizeof(float);
+    if (fit.first_incomplete_layer >= 0) continue;
+    if (offset + params.bytes > fit.file_bytes) {
+      fit.first_incomplete_layer = layer.index;
+      fit.missing_floats = static_cast<std::int64_t>((fit.expected_bytes - fit.file_bytes + 3) / sizeof(float));
+      continue;
     }
     for (const BlockSize& block : param_layout(layer)) {
       std::vector<float>& values = block_of(params, block.block);
@@ -75,27 +63,58 @@ Weights parse_weights(const std::vector<char>& bytes, const Graph& graph, const 
       std::memcpy(values.data(), bytes.data() + offset, values.size() * sizeof(float));
       offset += values.size() * sizeof(float);
     }
-    params.bytes = layer_bytes;
     std::int64_t rows = 0;
     std::int64_t cols = 0;
     if (stored_transposed(layer, weights.header, rows, cols)) params.weights = transposed(params.weights, rows, cols);
   }
-  weights.trailing_bytes = file_size - offset;
-  if (weights.trailing_bytes > 0) {
-    weights.warnings.push_back(cat(source, ": ", weights.trailing_bytes, " bytes after the last layer's parameters (byte ",
-                                   offset, " on) are ignored; the weights may belong to a larger cfg"));
+  if (fit.first_incomplete_layer < 0) {
+    fit.trailing_bytes = fit.file_bytes - offset;
+    weights.trailing_bytes = fit.trailing_bytes;
   }
   return weights;
 }
 
-Weights read_weights(const std::string& path, const Graph& graph) {
+Weights parse_weights(const std::vector<char>& bytes, const Graph& graph, const std::string& source) {
+  WeightsFit fit;
+  Weights weights = parse_weights_partial(bytes, graph, source, fit);
+  if (fit.first_incomplete_layer >= 0) {
+    const Layer& layer = graph.layers[static_cast<std::size_t>(fit.first_incomplete_layer)];
+    const LayerParams& params = weights.layers[static_cast<std::size_t>(layer.index)];
+    const std::uint64_t end = params.offset + params.bytes;
+    const std::uint64_t missing = (end - fit.file_bytes + sizeof(float) - 1) / sizeof(float);
+    throw Error(cat(source, ": short weights file: ", graph.describe(layer.index), " needs bytes ", params.offset, "..",
+                    end, " but the file ends at byte ", fit.file_bytes, " (", missing, " of its ", layer.param_count,
+                    " floats missing; the cfg needs ", fit.expected_bytes, " bytes in all); ",
+                    diagnose_misfit(graph, fit)));
+  }
+  if (fit.trailing_bytes > 0) {
+    weights.warnings.push_back(cat(source, ": ", fit.trailing_bytes, " bytes after the last layer's parameters (byte ",
+                                   fit.file_bytes - fit.trailing_bytes, " on) are ignored; ",
+                                   diagnose_misfit(graph, fit)));
+  }
+  return weights;
+}
+
+namespace {
+
+std::vector<char> read_bounded(const std::string& path, const Graph& graph) {
   const std::size_t size = file_size_or_throw(path, "weights");
   const std::uint64_t limit = expected_file_bytes(graph) + kMaxTrailingBytes;
   if (size > limit) {
     throw Error(cat(path, ": weights file is ", size, " bytes but the cfg needs only ", expected_file_bytes(graph),
                     "; it does not belong to ", graph.source));
   }
-  return parse_weights(read_file(path, size, "weights"), graph, path);
+  return read_file(path, size, "weights");
+}
+
+}  // namespace
+
+Weights read_weights(const std::string& path, const Graph& graph) {
+  return parse_weights(read_bounded(path, graph), graph, path);
+}
+
+Weights read_weights_partial(const std::string& path, const Graph& graph, WeightsFit& fit) {
+  return parse_weights_partial(read_bounded(path, graph), graph, path, fit);
 }
 
 }  // namespace dusk
