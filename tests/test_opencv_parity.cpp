@@ -64,3 +64,55 @@ OPENCV_PARITY_CASE("cfg", "yolov7.cfg")
 OPENCV_PARITY_CASE("cfg", "enet-coco.cfg")
 
 TEST_CASE("opencv parity: layer-mix.cfg") { check_heads_against_opencv(test::project("cfg/layer-mix.cfg")); }
+
+namespace {
+
+// `dusk fold` output, run by OpenCV, against dusk on the original pair.
+void check_fold_against_opencv(const std::string& cfg_path, const std::string& weights_path, const Tensor& input) {
+  test::TempDir dir;
+  const std::string folded_cfg = dir.file("folded.cfg");
+  const std::string folded_weights = dir.file("folded.weights");
+  const auto result = test::run_command(test::kDuskBinary + " fold " + cfg_path + " " + weights_path + " " +
+                                        folded_cfg + " " + folded_weights);
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+
+  const Graph graph = load_graph(cfg_path);
+  const Graph folded = load_graph(folded_cfg);
+  for (const Layer& layer : folded.layers) {
+    if (layer.kind == LayerKind::Convolutional) CHECK_FALSE(layer.as<ConvSpec>().batch_normalize);
+  }
+  std::vector<int> feeding;
+  for (const int head : graph.head_layers()) feeding.push_back(graph.layers[static_cast<std::size_t>(head)].inputs.front());
+  const Network original(graph, read_weights(weights_path, graph), NetworkOptions{0, 0, 0, Backend::Reference});
+  const std::vector<Tensor> ours = original.forward(input, feeding);
+  const auto theirs = test::opencv_layer_outputs(folded_cfg, folded_weights, folded, input.data, feeding);
+  for (std::size_t i = 0; i < feeding.size(); ++i) {
+    const test::Difference d = test::compare(ours[i].data, theirs.at(feeding[i]));
+    MESSAGE("folded " << graph.describe(feeding[i]) << ": " << test::describe(d));
+    CHECK(d.max_abs <= 1e-4 * d.max_magnitude);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("opencv runs dusk fold's output: yolo-fastest-1.1 with its real weights on dog.jpg") {
+  const std::string cfg = test::shared("models/yolo-fastest-1.1.cfg");
+  const Graph graph = load_graph(cfg);
+  Tensor input(graph.input);
+  input.data = resize_image(load_image(test::darknet_data("dog.jpg")), graph.input.w, graph.input.h).data;
+  check_fold_against_opencv(cfg, test::shared("models/yolo-fastest-1.1.weights"), input);
+}
+
+TEST_CASE("opencv runs dusk fold's output: yolov4-tiny with seeded random weights") {
+  const std::string cfg = test::shared("cfg/yolov4-tiny.cfg");
+  const Graph graph = load_graph(cfg);
+  test::TempDir dir;
+  const std::string weights = dir.file("random.weights");
+  write_weights(weights, graph, random_weights(graph, 77));
+  Tensor input(graph.input);
+  std::mt19937 engine(3);
+  std::uniform_real_distribution<float> unit(0.f, 1.f);
+  for (float& v : input.data) v = unit(engine);
+  check_fold_against_opencv(cfg, weights, input);
+}

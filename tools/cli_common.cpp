@@ -1,6 +1,7 @@
 #include "cli_common.hpp"
 
 #include <charconv>
+#include <filesystem>
 #include <iostream>
 
 namespace dusk::cli {
@@ -60,6 +61,18 @@ Network load_network(const std::string& cfg_path, const std::string& weights_pat
 
 void print_warnings(const std::vector<std::string>& warnings) {
   for (const std::string& warning : warnings) std::cerr << "dusk: warning: " << warning << "\n";
+}
+
+void refuse_to_overwrite(const std::string& output, const std::vector<std::string>& inputs) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  const fs::path target = fs::weakly_canonical(output, error);
+  for (const std::string& input : inputs) {
+    if (!error && target == fs::weakly_canonical(input, error)) {
+      throw UsageError("output " + output + " is the input " + input + "; dusk never overwrites its inputs, so "
+                       "choose another output path");
+    }
+  }
 }
 
 }  // namespace dusk::cli

@@ -30,4 +30,8 @@ Network load_network(const std::string& cfg_path, const std::string& weights_pat
 
 void print_warnings(const std::vector<std::string>& warnings);
 
+// Usage error if `output` names the same file as any of `inputs`: dusk never
+// modifies what it was given.
+void refuse_to_overwrite(const std::string& output, const std::vector<std::string>& inputs);
+
 }  // namespace dusk::cli

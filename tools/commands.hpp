@@ -12,5 +12,9 @@ namespace dusk::cli {
 // stores the work to run in `action`.
 void add_forward_command(CLI::App& app, std::function<int()>& action);
 void add_detect_command(CLI::App& app, std::function<int()>& action);
+void add_inspect_command(CLI::App& app, std::function<int()>& action);
+void add_fold_command(CLI::App& app, std::function<int()>& action);
+void add_diff_command(CLI::App& app, std::function<int()>& action);
+void add_partial_command(CLI::App& app, std::function<int()>& action);
 
 }  // namespace dusk::cli

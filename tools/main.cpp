@@ -12,6 +12,10 @@ int main(int argc, char** argv) {
   std::function<int()> action;
   dusk::cli::add_detect_command(app, action);
   dusk::cli::add_forward_command(app, action);
+  dusk::cli::add_inspect_command(app, action);
+  dusk::cli::add_fold_command(app, action);
+  dusk::cli::add_diff_command(app, action);
+  dusk::cli::add_partial_command(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

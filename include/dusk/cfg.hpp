@@ -33,6 +33,11 @@ Cfg parse_cfg(std::string_view text, const std::string& source);
 // Reads and parses a cfg file (at most kMaxCfgBytes).
 Cfg load_cfg(const std::string& path);
 
+// The cfg text with every batch_normalize= and cbn= line of [convolutional]
+// and [connected] sections removed; all other lines, comments included, kept.
+// `cfg` must be parse_cfg(text).
+std::string without_batchnorm(std::string_view text, const Cfg& cfg);
+
 inline constexpr std::size_t kMaxCfgBytes = 16u << 20;
 
 }  // namespace dusk

@@ -78,13 +78,16 @@ std::string diagnose_misfit(const Graph& graph, const WeightsFit& fit);
 Weights read_weights(const std::string& path, const Graph& graph);
 Weights parse_weights(const std::vector<char>& bytes, const Graph& graph, const std::string& source);
 
-// Throws dusk::Error unless every layer's blocks have the sizes the graph needs.
-void check_weights_fit(const Graph& graph, const Weights& weights);
+// Throws dusk::Error unless the blocks of the first `layer_count` layers
+// (all when negative) have the sizes the graph needs.
+void check_weights_fit(const Graph& graph, const Weights& weights, int layer_count = -1);
 
 // Writes header and blocks in Darknet's order, to a temporary file renamed
 // into place, so the output is whole or absent.
-void write_weights(const std::string& path, const Graph& graph, const Weights& weights);
-std::vector<char> serialize_weights(const Graph& graph, const Weights& weights);
+// With `layer_count` >= 0 only the first layer_count layers are written, as
+// Darknet's `partial` does.
+void write_weights(const std::string& path, const Graph& graph, const Weights& weights, int layer_count = -1);
+std::vector<char> serialize_weights(const Graph& graph, const Weights& weights, int layer_count = -1);
 
 // Seeded random parameters shaped for the graph: kernels with variance
 // 1/fan_in, BatchNorm variance in [0.5, 2], scales in [0.5, 1.5], means and
@@ -92,6 +95,34 @@ std::vector<char> serialize_weights(const Graph& graph, const Weights& weights);
 // tame (|values| ~0.1..10 at the heads of every public cfg) and the networks
 // stay far from chaotic, so two correct engines agree to ~1e-4.
 Weights random_weights(const Graph& graph, std::uint64_t seed);
+
+// The same network without BatchNorm: every [convolutional] and
+// [connected] layer's BatchNorm folded into its weights and biases (as at
+// load time), its scale/mean/variance blocks dropped. Pair it with the cfg
+// from without_batchnorm (cfg.hpp).
+Weights fold_batchnorm(const Graph& graph, const Weights& weights);
+
+struct BlockStats {
+  float min = 0;
+  float mean = 0;
+  float max = 0;
+  std::int64_t count = 0;  // finite values summarised
+};
+
+// What `dusk inspect` reports about one layer's parameters.
+struct LayerStats {
+  bool batchnorm = false;
+  BlockStats scales;
+  BlockStats variance;
+  std::int64_t near_zero_variances = 0;  // variance below kNearZeroVariance
+  std::int64_t dead_channels = 0;        // |scale| below kDeadScale: the channel outputs a constant
+  std::int64_t zero_filters = 0;         // convolution kernels that are all zero
+  std::int64_t non_finite = 0;           // NaN or Inf in any block
+};
+LayerStats layer_stats(const Layer& layer, const LayerParams& params);
+
+inline constexpr float kNearZeroVariance = 1e-5f;  // the BatchNorm epsilon: below it eps dominates
+inline constexpr float kDeadScale = 1e-6f;
 
 inline constexpr std::uint64_t kMaxTrailingBytes = std::uint64_t{1} << 30;
 

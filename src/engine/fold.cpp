@@ -88,4 +88,23 @@ FoldedLayer fold_layer(const Layer& layer, const LayerParams& params, const std:
   }
 }
 
+Weights fold_batchnorm(const Graph& graph, const Weights& weights) {
+  check_weights_fit(graph, weights);
+  Weights folded = weights;
+  folded.warnings.clear();
+  for (const Layer& layer : graph.layers) {
+    const bool conv_bn = layer.kind == LayerKind::Convolutional && layer.as<ConvSpec>().batch_normalize;
+    const bool connected_bn = layer.kind == LayerKind::Connected && layer.as<ConnectedSpec>().batch_normalize;
+    if (!conv_bn && !connected_bn) continue;
+    LayerParams& params = folded.layers[static_cast<std::size_t>(layer.index)];
+    FoldedLayer result = fold_layer(layer, params, graph.source);
+    params.weights = std::move(result.weights);
+    params.biases = std::move(result.biases);
+    params.scales.clear();
+    params.mean.clear();
+    params.variance.clear();
+  }
+  return folded;
+}
+
 }  // namespace dusk

@@ -39,12 +39,13 @@ bool stored_transposed(const Layer& layer, const WeightsHeader& header, std::int
   return false;
 }
 
-void check_weights_fit(const Graph& graph, const Weights& weights) {
+void check_weights_fit(const Graph& graph, const Weights& weights, int layer_count) {
   if (weights.layers.size() != graph.layers.size()) {
     throw Error(cat("the weights have ", weights.layers.size(), " layers but ", graph.source, " has ",
                     graph.layers.size(), "; they were made for another cfg"));
   }
   for (const Layer& layer : graph.layers) {
+    if (layer_count >= 0 && layer.index >= layer_count) break;
     const LayerParams& params = weights.layers[static_cast<std::size_t>(layer.index)];
     for (const BlockSize& block : param_layout(layer)) {
       const std::size_t size = block_of(params, block.block).size();

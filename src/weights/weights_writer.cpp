@@ -23,8 +23,8 @@ void append_floats(std::vector<char>& out, const std::vector<float>& values) {
 
 }  // namespace
 
-std::vector<char> serialize_weights(const Graph& graph, const Weights& weights) {
-  check_weights_fit(graph, weights);
+std::vector<char> serialize_weights(const Graph& graph, const Weights& weights, int layer_count) {
+  check_weights_fit(graph, weights, layer_count);
   std::vector<char> out;
   out.reserve(static_cast<std::size_t>(expected_file_bytes(graph, weights.header)));
   const WeightsHeader& header = weights.header;
@@ -37,6 +37,7 @@ std::vector<char> serialize_weights(const Graph& graph, const Weights& weights) 
     append_scalar(out, static_cast<std::uint32_t>(header.seen));
   }
   for (const Layer& layer : graph.layers) {
+    if (layer_count >= 0 && layer.index >= layer_count) break;
     const LayerParams& params = weights.layers[static_cast<std::size_t>(layer.index)];
     for (const BlockSize& block : param_layout(layer)) {
       const std::vector<float>& values = block_of(params, block.block);
@@ -52,8 +53,8 @@ std::vector<char> serialize_weights(const Graph& graph, const Weights& weights) 
   return out;
 }
 
-void write_weights(const std::string& path, const Graph& graph, const Weights& weights) {
-  const std::vector<char> bytes = serialize_weights(graph, weights);
+void write_weights(const std::string& path, const Graph& graph, const Weights& weights, int layer_count) {
+  const std::vector<char> bytes = serialize_weights(graph, weights, layer_count);
   write_file_atomic(path, bytes.data(), bytes.size());
 }
 
