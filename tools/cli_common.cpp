@@ -50,6 +50,13 @@ std::vector<int> parse_layer_list(const std::string& text, const Graph& graph) {
   return layers;
 }
 
+Backend parse_backend(const std::string& name) {
+  if (name == "auto") return Backend::Auto;
+  if (name == "fast") return Backend::Fast;
+  if (name == "ref" || name == "reference") return Backend::Reference;
+  throw UsageError("--backend '" + name + "' is unknown; use auto, fast or ref");
+}
+
 Network load_network(const std::string& cfg_path, const std::string& weights_path, const NetworkOptions& options,
                      std::uint64_t seed) {
   Graph graph = load_graph(cfg_path, GraphOptions{options.width, options.height});

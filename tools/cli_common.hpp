@@ -24,6 +24,9 @@ Size parse_size(const std::string& text);
 // "all", or "12,30" -> indices; empty -> empty.
 std::vector<int> parse_layer_list(const std::string& text, const Graph& graph);
 
+// "auto", "fast" or "ref".
+Backend parse_backend(const std::string& name);
+
 // Builds the graph and reads the weights; WEIGHTS "-" means seeded random ones.
 Network load_network(const std::string& cfg_path, const std::string& weights_path, const NetworkOptions& options,
                      std::uint64_t seed = 1);

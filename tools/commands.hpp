@@ -16,5 +16,6 @@ void add_inspect_command(CLI::App& app, std::function<int()>& action);
 void add_fold_command(CLI::App& app, std::function<int()>& action);
 void add_diff_command(CLI::App& app, std::function<int()>& action);
 void add_partial_command(CLI::App& app, std::function<int()>& action);
+void add_bench_command(CLI::App& app, std::function<int()>& action);
 
 }  // namespace dusk::cli

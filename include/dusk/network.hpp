@@ -20,15 +20,16 @@ struct Tensor {
 };
 
 enum class Backend {
-  Auto,       // the fastest path this CPU supports
+  Auto,       // Fast when dusk was built with oneDNN, else Reference
   Reference,  // the plain loops every fast kernel is tested against
+  Fast,       // oneDNN primitives, chosen at run time for this CPU's features
 };
 
 struct NetworkOptions {
   int width = 0;   // 0: the cfg's [net] width
   int height = 0;  // 0: the cfg's [net] height
-  int threads = 0;  // 0: all cores
-  Backend backend = Backend::Auto;  // DUSK_BACKEND=ref forces Reference
+  int threads = 0;  // 0: all cores; calls made at the same time share them
+  Backend backend = Backend::Auto;  // DUSK_BACKEND=ref (or fast) in the environment overrides it
 };
 
 // BatchNorm folding constant, as in Darknet's normalize and fuse steps.
@@ -42,13 +43,18 @@ class Network {
   Network(Graph graph, Weights weights, const NetworkOptions& options = {});
 
   const Graph& graph() const;
-  const Weights& raw_weights() const;  // as read from the file, BatchNorm unfolded
+  // The file's header, biases and BatchNorm blocks as read (unfolded). The
+  // kernel `weights` blocks are empty: they move into the engine at load so
+  // the network is held in memory once (read_weights gives them all).
+  const Weights& raw_weights() const;
   Shape input_shape() const;
-  Backend backend() const;  // the backend actually in use
+  Backend backend() const;  // the backend actually in use (never Auto)
+  int threads() const;      // the thread budget
 
   // Runs the network on `input` (shape input_shape()) and returns the outputs
   // of the layers listed in `keep` (every detection head when empty), in the
-  // order given. Safe to call from several threads at once.
+  // order given. Safe to call from several threads at once; concurrent calls
+  // split the thread budget between them rather than oversubscribe the cores.
   std::vector<Tensor> forward(const Tensor& input, const std::vector<int>& keep = {}) const;
 
  private:

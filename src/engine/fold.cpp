@@ -23,11 +23,12 @@ double batchnorm_factor(const LayerParams& params, std::size_t channel, const La
   return params.scales[channel] / std::sqrt(variance + kBatchNormEpsilon);
 }
 
-FoldedLayer fold_affine(const Layer& layer, const LayerParams& params, bool batch_normalize, const std::string& source) {
-  FoldedLayer folded{params.weights, params.biases, {}};
+FoldedLayer fold_affine(const Layer& layer, std::vector<float> weights, const LayerParams& params, bool batch_normalize,
+                        const std::string& source) {
+  FoldedLayer folded{std::move(weights), params.biases, {}};
   if (!batch_normalize) return folded;
   const std::size_t outputs = params.biases.size();
-  const std::size_t per_output = params.weights.size() / outputs;
+  const std::size_t per_output = folded.weights.size() / outputs;
   for (std::size_t f = 0; f < outputs; ++f) {
     const double factor = batchnorm_factor(params, f, layer, source);
     folded.biases[f] = static_cast<float>(params.biases[f] - static_cast<double>(params.scales[f]) * params.mean[f] /
@@ -76,16 +77,29 @@ std::vector<float> normalize_shortcut_weights(const ShortcutSpec& spec, std::vec
   return weights;
 }
 
+FoldedLayer fold_with(const Layer& layer, std::vector<float> weights, const LayerParams& params,
+                      const std::string& source) {
+  switch (layer.kind) {
+    case LayerKind::Convolutional:
+      return fold_affine(layer, std::move(weights), params, layer.as<ConvSpec>().batch_normalize, source);
+    case LayerKind::Connected:
+      return fold_affine(layer, std::move(weights), params, layer.as<ConnectedSpec>().batch_normalize, source);
+    case LayerKind::Batchnorm: return fold_batchnorm_layer(layer, params, source);
+    case LayerKind::Shortcut: return {normalize_shortcut_weights(layer.as<ShortcutSpec>(), std::move(weights)), {}, {}};
+    default: return {};
+  }
+}
+
 }  // namespace
 
 FoldedLayer fold_layer(const Layer& layer, const LayerParams& params, const std::string& source) {
-  switch (layer.kind) {
-    case LayerKind::Convolutional: return fold_affine(layer, params, layer.as<ConvSpec>().batch_normalize, source);
-    case LayerKind::Connected: return fold_affine(layer, params, layer.as<ConnectedSpec>().batch_normalize, source);
-    case LayerKind::Batchnorm: return fold_batchnorm_layer(layer, params, source);
-    case LayerKind::Shortcut: return {normalize_shortcut_weights(layer.as<ShortcutSpec>(), params.weights), {}, {}};
-    default: return {};
-  }
+  return fold_with(layer, params.weights, params, source);
+}
+
+FoldedLayer fold_layer_taking_weights(const Layer& layer, LayerParams& params, const std::string& source) {
+  std::vector<float> weights = std::move(params.weights);
+  params.weights = {};
+  return fold_with(layer, std::move(weights), params, source);
 }
 
 Weights fold_batchnorm(const Graph& graph, const Weights& weights) {

@@ -17,5 +17,8 @@ struct FoldedLayer {
 // w' = w * gamma / sqrt(var + eps), b' = b - mean * gamma / sqrt(var + eps),
 // in double precision as Darknet's fuse_conv_batchnorm does.
 FoldedLayer fold_layer(const Layer& layer, const LayerParams& params, const std::string& source);
+// The same, but moves params.weights into the result instead of copying it;
+// biases and BatchNorm blocks stay in `params`.
+FoldedLayer fold_layer_taking_weights(const Layer& layer, LayerParams& params, const std::string& source);
 
 }  // namespace dusk

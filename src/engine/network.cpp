@@ -3,11 +3,15 @@
 #include "dusk/network.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
+#include <map>
+#include <mutex>
 #include <string_view>
 #include <thread>
 
 #include "dusk/error.hpp"
+#include "engine/dnnl/fast_plan.hpp"
 #include "engine/fold.hpp"
 #include "engine/run_layer.hpp"
 #include "util/text.hpp"
@@ -16,20 +20,40 @@ namespace dusk {
 
 struct Network::Impl {
   Graph graph;
-  Weights raw;
-  std::vector<FoldedLayer> folded;
+  Weights raw;  // biases and BatchNorm blocks; the kernels moved into `folded`
+  mutable std::vector<FoldedLayer> folded;  // the fast path releases kernels it holds itself
   std::vector<int> last_reader;  // per layer: the last layer that reads its output
   int threads = 1;
   Backend backend = Backend::Reference;
+
+  // Fast plans per set of requested outputs and thread count, built on
+  // first use; they share the reordered weights.
+  mutable std::mutex plans_mutex;
+  mutable std::map<std::pair<std::vector<int>, int>, std::shared_ptr<const FastPlan>> plans;
+  mutable FastWeights fast_weights;
+  mutable std::atomic<int> active_calls{0};
+
+  std::shared_ptr<const FastPlan> plan_for(const std::vector<int>& keep, int call_threads) const;
+  std::vector<Tensor> run_reference(const Tensor& input, const std::vector<int>& keep, int call_threads) const;
 };
 
 namespace {
 
 Backend choose_backend(Backend requested) {
-  const char* forced = std::getenv("DUSK_BACKEND");
-  if (forced != nullptr && std::string_view(forced) == "ref") return Backend::Reference;
-  (void)requested;  // only the reference path exists so far
-  return Backend::Reference;
+  if (const char* forced = std::getenv("DUSK_BACKEND")) {
+    const std::string_view name(forced);
+    if (name == "ref" || name == "reference") return Backend::Reference;
+    if (name == "fast") requested = Backend::Fast;
+  }
+  if (requested == Backend::Reference) return Backend::Reference;
+  if (!fast_backend_compiled()) {
+    if (requested == Backend::Fast) {
+      throw Error("the fast backend was asked for, but this dusk was built without oneDNN; install libdnnl-dev "
+                  "and rebuild, or use the reference backend");
+    }
+    return Backend::Reference;
+  }
+  return Backend::Fast;
 }
 
 int choose_threads(int requested) {
@@ -47,20 +71,82 @@ std::vector<int> last_readers(const Graph& graph) {
   return last;
 }
 
+// Counts a call in while it runs, so concurrent calls can share the cores.
+class ActiveCall {
+ public:
+  explicit ActiveCall(std::atomic<int>& counter) : counter_(counter), count_(++counter) {}
+  ~ActiveCall() { --counter_; }
+  int count() const { return count_; }
+
+ private:
+  std::atomic<int>& counter_;
+  int count_;
+};
+
 }  // namespace
+
+std::shared_ptr<const FastPlan> Network::Impl::plan_for(const std::vector<int>& keep, int call_threads) const {
+  const std::lock_guard<std::mutex> lock(plans_mutex);
+  auto& plan = plans[{keep, call_threads}];
+  if (!plan) plan = FastPlan::build(graph, folded, keep, call_threads, fast_weights);
+  return plan;
+}
+
+std::vector<Tensor> Network::Impl::run_reference(const Tensor& input, const std::vector<int>& keep,
+                                                 int call_threads) const {
+  std::vector<bool> kept(graph.layers.size(), false);
+  for (const int index : keep) kept[static_cast<std::size_t>(index)] = true;
+  const int last_needed = keep.empty() ? -1 : *std::max_element(keep.begin(), keep.end());
+
+  std::vector<std::vector<float>> outputs(graph.layers.size());
+  for (const Layer& layer : graph.layers) {
+    if (layer.index > last_needed) break;
+    LayerInputs inputs;
+    for (const int producer : layer.inputs) {
+      inputs.data.push_back(producer < 0 ? input.data.data() : outputs[static_cast<std::size_t>(producer)].data());
+      inputs.shapes.push_back(producer < 0 ? graph.input : graph.layers[static_cast<std::size_t>(producer)].out);
+    }
+    std::vector<float>& out = outputs[static_cast<std::size_t>(layer.index)];
+    out.resize(static_cast<std::size_t>(layer.out.size()));
+    run_layer_reference(layer, folded[static_cast<std::size_t>(layer.index)], inputs, out.data(), call_threads);
+    if (last_reader[static_cast<std::size_t>(layer.index)] < 0 && !kept[static_cast<std::size_t>(layer.index)]) {
+      std::vector<float>().swap(out);  // nothing reads it
+    }
+    // Release what no later layer reads.
+    for (const int producer : layer.inputs) {
+      if (producer >= 0 && last_reader[static_cast<std::size_t>(producer)] == layer.index &&
+          !kept[static_cast<std::size_t>(producer)]) {
+        std::vector<float>().swap(outputs[static_cast<std::size_t>(producer)]);
+      }
+    }
+  }
+  std::vector<Tensor> results;
+  results.reserve(keep.size());
+  for (const int index : keep) {
+    Tensor tensor;
+    tensor.shape = graph.layers[static_cast<std::size_t>(index)].out;
+    tensor.data = outputs[static_cast<std::size_t>(index)];
+    results.push_back(std::move(tensor));
+  }
+  return results;
+}
 
 Network::Network(Graph graph, Weights weights, const NetworkOptions& options) {
   auto impl = std::make_shared<Impl>();
   check_weights_fit(graph, weights);
   impl->folded.reserve(graph.layers.size());
   for (const Layer& layer : graph.layers) {
-    impl->folded.push_back(fold_layer(layer, weights.layers[static_cast<std::size_t>(layer.index)], graph.source));
+    LayerParams& params = weights.layers[static_cast<std::size_t>(layer.index)];
+    impl->folded.push_back(fold_layer_taking_weights(layer, params, graph.source));
   }
   impl->last_reader = last_readers(graph);
   impl->threads = choose_threads(options.threads);
   impl->backend = choose_backend(options.backend);
   impl->graph = std::move(graph);
   impl->raw = std::move(weights);
+  if (impl->backend == Backend::Fast && !impl->graph.head_layers().empty()) {
+    impl->plan_for(impl->graph.head_layers(), impl->threads);  // compile the common case at load time
+  }
   impl_ = std::move(impl);
 }
 
@@ -74,6 +160,7 @@ const Graph& Network::graph() const { return impl_->graph; }
 const Weights& Network::raw_weights() const { return impl_->raw; }
 Shape Network::input_shape() const { return impl_->graph.input; }
 Backend Network::backend() const { return impl_->backend; }
+int Network::threads() const { return impl_->threads; }
 
 std::vector<Tensor> Network::forward(const Tensor& input, const std::vector<int>& keep) const {
   const Impl& impl = *impl_;
@@ -83,47 +170,15 @@ std::vector<Tensor> Network::forward(const Tensor& input, const std::vector<int>
                     to_string(graph.input), "; resize the input or build the network for that size"));
   }
   const std::vector<int> wanted = keep.empty() ? graph.head_layers() : keep;
-  std::vector<bool> kept(graph.layers.size(), false);
   for (const int index : wanted) {
     if (index < 0 || index >= static_cast<int>(graph.layers.size())) {
       throw Error(cat("layer ", index, " does not exist; ", graph.source, " has layers 0..", graph.layers.size() - 1));
     }
-    kept[static_cast<std::size_t>(index)] = true;
   }
-  const int last_needed = wanted.empty() ? -1 : *std::max_element(wanted.begin(), wanted.end());
-
-  std::vector<std::vector<float>> outputs(graph.layers.size());
-  for (const Layer& layer : graph.layers) {
-    if (layer.index > last_needed) break;
-    LayerInputs inputs;
-    for (const int producer : layer.inputs) {
-      inputs.data.push_back(producer < 0 ? input.data.data() : outputs[static_cast<std::size_t>(producer)].data());
-      inputs.shapes.push_back(producer < 0 ? graph.input : graph.layers[static_cast<std::size_t>(producer)].out);
-    }
-    std::vector<float>& out = outputs[static_cast<std::size_t>(layer.index)];
-    out.resize(static_cast<std::size_t>(layer.out.size()));
-    run_layer_reference(layer, impl.folded[static_cast<std::size_t>(layer.index)], inputs, out.data(), impl.threads);
-    if (impl.last_reader[static_cast<std::size_t>(layer.index)] < 0 && !kept[static_cast<std::size_t>(layer.index)]) {
-      std::vector<float>().swap(out);  // nothing reads it
-    }
-    // Release what no later layer reads.
-    for (const int producer : layer.inputs) {
-      if (producer >= 0 && impl.last_reader[static_cast<std::size_t>(producer)] == layer.index &&
-          !kept[static_cast<std::size_t>(producer)]) {
-        std::vector<float>().swap(outputs[static_cast<std::size_t>(producer)]);
-      }
-    }
-  }
-
-  std::vector<Tensor> results;
-  results.reserve(wanted.size());
-  for (const int index : wanted) {
-    Tensor tensor;
-    tensor.shape = graph.layers[static_cast<std::size_t>(index)].out;
-    tensor.data = outputs[static_cast<std::size_t>(index)];
-    results.push_back(std::move(tensor));
-  }
-  return results;
+  const ActiveCall call(impl.active_calls);
+  const int call_threads = std::max(1, impl.threads / call.count());
+  if (impl.backend == Backend::Fast && !wanted.empty()) return impl.plan_for(wanted, call_threads)->run(input);
+  return impl.run_reference(input, wanted, call_threads);
 }
 
 }  // namespace dusk

@@ -1,9 +1,16 @@
 // Reading a .weights file against a graph: header, then each layer's blocks.
-// Nothing is trusted before it is checked against the graph.
+// Nothing is trusted before it is checked against the graph. Files are read
+// block by block straight into the layers' arrays, so a 250 MB file costs
+// 250 MB of memory once, not twice.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
 
 #include "dusk/error.hpp"
 #include "util/files.hpp"
+#include "util/memory.hpp"
 #include "util/text.hpp"
 #include "weights/blocks.hpp"
 
@@ -11,38 +18,89 @@ namespace dusk {
 
 namespace {
 
+// Where the bytes come from: memory (tests, fuzzing) or a file.
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  virtual std::uint64_t size() const = 0;
+  virtual void read(std::uint64_t offset, void* out, std::size_t bytes) = 0;
+};
+
+class MemorySource : public ByteSource {
+ public:
+  explicit MemorySource(const std::vector<char>& bytes) : bytes_(bytes) {}
+  std::uint64_t size() const override { return bytes_.size(); }
+  void read(std::uint64_t offset, void* out, std::size_t bytes) override {
+    std::memcpy(out, bytes_.data() + offset, bytes);
+  }
+
+ private:
+  const std::vector<char>& bytes_;
+};
+
+class FileSource : public ByteSource {
+ public:
+  FileSource(const std::string& path, std::uint64_t size) : path_(path), size_(size) {
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) throw Error(cat("cannot open weights file ", path, ": ", std::strerror(errno)));
+  }
+  ~FileSource() override { ::close(fd_); }
+  FileSource(const FileSource&) = delete;
+  FileSource& operator=(const FileSource&) = delete;
+  std::uint64_t size() const override { return size_; }
+  void read(std::uint64_t offset, void* out, std::size_t bytes) override {
+    auto* cursor = static_cast<char*>(out);
+    while (bytes > 0) {
+      const ssize_t got = ::pread(fd_, cursor, bytes, static_cast<off_t>(offset));
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) {
+        throw Error(cat("cannot read weights file ", path_, " at byte ", offset, ": ",
+                        got == 0 ? "it ended early (was it changed while being read?)" : std::strerror(errno)));
+      }
+      cursor += got;
+      offset += static_cast<std::uint64_t>(got);
+      bytes -= static_cast<std::size_t>(got);
+    }
+  }
+
+ private:
+  std::string path_;
+  std::uint64_t size_;
+  int fd_ = -1;
+};
+
 template <class T>
-T read_scalar(const std::vector<char>& bytes, std::size_t offset) {
+T scalar_at(const char* bytes, std::size_t offset) {
   T value;
-  std::memcpy(&value, bytes.data() + offset, sizeof value);
+  std::memcpy(&value, bytes + offset, sizeof value);
   return value;
 }
 
-WeightsHeader parse_header(const std::vector<char>& bytes, const std::string& source) {
-  WeightsHeader header;
-  if (bytes.size() < 12) {
-    throw Error(cat(source, ": ", bytes.size(), " bytes is too short for a Darknet weights header (16 or 20 bytes); ",
+WeightsHeader parse_header(ByteSource& input, const std::string& source) {
+  const std::uint64_t size = input.size();
+  if (size < 12) {
+    throw Error(cat(source, ": ", size, " bytes is too short for a Darknet weights header (16 or 20 bytes); ",
                     "the file is truncated or not a .weights file"));
   }
-  header.major = read_scalar<std::int32_t>(bytes, 0);
-  header.minor = read_scalar<std::int32_t>(bytes, 4);
-  header.revision = read_scalar<std::int32_t>(bytes, 8);
-  if (bytes.size() < header.size_bytes()) {
-    throw Error(cat(source, ": ", bytes.size(), " bytes is too short for a Darknet weights header (version ",
-                    header.major, ".", header.minor, " needs ", header.size_bytes(), " bytes)"));
+  char bytes[20] = {};
+  input.read(0, bytes, static_cast<std::size_t>(std::min<std::uint64_t>(size, sizeof bytes)));
+  WeightsHeader header;
+  header.major = scalar_at<std::int32_t>(bytes, 0);
+  header.minor = scalar_at<std::int32_t>(bytes, 4);
+  header.revision = scalar_at<std::int32_t>(bytes, 8);
+  if (size < header.size_bytes()) {
+    throw Error(cat(source, ": ", size, " bytes is too short for a Darknet weights header (version ", header.major, ".",
+                    header.minor, " needs ", header.size_bytes(), " bytes)"));
   }
-  header.seen = header.seen_is_64bit() ? read_scalar<std::uint64_t>(bytes, 12) : read_scalar<std::uint32_t>(bytes, 12);
+  header.seen = header.seen_is_64bit() ? scalar_at<std::uint64_t>(bytes, 12) : scalar_at<std::uint32_t>(bytes, 12);
   return header;
 }
 
-}  // namespace
-
-Weights parse_weights_partial(const std::vector<char>& bytes, const Graph& graph, const std::string& source,
-                              WeightsFit& fit) {
+Weights read_partial(ByteSource& input, const Graph& graph, const std::string& source, WeightsFit& fit) {
   Weights weights;
-  weights.header = parse_header(bytes, source);
+  weights.header = parse_header(input, source);
   fit = WeightsFit{};
-  fit.file_bytes = bytes.size();
+  fit.file_bytes = input.size();
   fit.expected_bytes = expected_file_bytes(graph, weights.header);
 
   weights.layers.resize(graph.layers.size());
@@ -59,8 +117,8 @@ Weights parse_weights_partial(const std::vector<char>& bytes, const Graph& graph
     }
     for (const BlockSize& block : param_layout(layer)) {
       std::vector<float>& values = block_of(params, block.block);
-      values.resize(static_cast<std::size_t>(block.floats));
-      std::memcpy(values.data(), bytes.data() + offset, values.size() * sizeof(float));
+      resize_prefaulted(values, static_cast<std::size_t>(block.floats));
+      input.read(offset, values.data(), values.size() * sizeof(float));
       offset += values.size() * sizeof(float);
     }
     std::int64_t rows = 0;
@@ -74,9 +132,11 @@ Weights parse_weights_partial(const std::vector<char>& bytes, const Graph& graph
   return weights;
 }
 
-Weights parse_weights(const std::vector<char>& bytes, const Graph& graph, const std::string& source) {
+// A file must fit; what does not is an error naming the layer that runs
+// out, and trailing bytes are a warning.
+Weights read_exact(ByteSource& input, const Graph& graph, const std::string& source) {
   WeightsFit fit;
-  Weights weights = parse_weights_partial(bytes, graph, source, fit);
+  Weights weights = read_partial(input, graph, source, fit);
   if (fit.first_incomplete_layer >= 0) {
     const Layer& layer = graph.layers[static_cast<std::size_t>(fit.first_incomplete_layer)];
     const LayerParams& params = weights.layers[static_cast<std::size_t>(layer.index)];
@@ -95,26 +155,36 @@ Weights parse_weights(const std::vector<char>& bytes, const Graph& graph, const 
   return weights;
 }
 
-namespace {
-
-std::vector<char> read_bounded(const std::string& path, const Graph& graph) {
+std::uint64_t checked_file_size(const std::string& path, const Graph& graph) {
   const std::size_t size = file_size_or_throw(path, "weights");
-  const std::uint64_t limit = expected_file_bytes(graph) + kMaxTrailingBytes;
-  if (size > limit) {
+  if (size > expected_file_bytes(graph) + kMaxTrailingBytes) {
     throw Error(cat(path, ": weights file is ", size, " bytes but the cfg needs only ", expected_file_bytes(graph),
                     "; it does not belong to ", graph.source));
   }
-  return read_file(path, size, "weights");
+  return size;
 }
 
 }  // namespace
 
+Weights parse_weights_partial(const std::vector<char>& bytes, const Graph& graph, const std::string& source,
+                              WeightsFit& fit) {
+  MemorySource input(bytes);
+  return read_partial(input, graph, source, fit);
+}
+
+Weights parse_weights(const std::vector<char>& bytes, const Graph& graph, const std::string& source) {
+  MemorySource input(bytes);
+  return read_exact(input, graph, source);
+}
+
 Weights read_weights(const std::string& path, const Graph& graph) {
-  return parse_weights(read_bounded(path, graph), graph, path);
+  FileSource input(path, checked_file_size(path, graph));
+  return read_exact(input, graph, path);
 }
 
 Weights read_weights_partial(const std::string& path, const Graph& graph, WeightsFit& fit) {
-  return parse_weights_partial(read_bounded(path, graph), graph, path, fit);
+  FileSource input(path, checked_file_size(path, graph));
+  return read_partial(input, graph, path, fit);
 }
 
 }  // namespace dusk

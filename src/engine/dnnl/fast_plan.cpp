@@ -1,0 +1,638 @@
+// Compiling a graph into oneDNN steps, assigning buffers by lifetime, and
+// running the result.
+#include "engine/dnnl/fast_plan.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <tuple>
+#include <string_view>
+
+#include "engine/dnnl/fast_steps.hpp"
+#include "util/memory.hpp"
+
+namespace dusk {
+
+using fast::Desc;
+using fast::Value;
+using Tag = dnnl::memory::format_tag;
+using dnnl::algorithm;
+using dnnl::memory;
+using dnnl::prop_kind;
+
+constexpr auto kF32 = memory::data_type::f32;
+
+struct FastWeights::Impl {
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  std::mutex mutex;
+  std::vector<std::tuple<int, Desc, memory>> reordered;  // layer, layout, data
+  std::vector<AlignedBuffer> storage;                    // what those memories point into
+};
+
+FastWeights::FastWeights() : impl(std::make_unique<Impl>()) {}
+FastWeights::~FastWeights() = default;
+
+struct FastPlan::Impl {
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  int threads = 1;
+  std::vector<Value> values;
+  std::vector<std::unique_ptr<fast::Step>> steps;
+  std::vector<std::size_t> slot_bytes;
+  std::vector<Desc> scratchpads;
+  std::vector<int> outputs;  // plain values returned, in the order asked
+  std::vector<Shape> output_shapes;
+  int fast_layers = 0;
+  int reference_layers = 0;
+
+  mutable std::mutex pool_mutex;
+  mutable std::vector<std::unique_ptr<fast::Frame>> idle_frames;
+};
+
+namespace {
+
+struct Eltwise {
+  algorithm kind;
+  float alpha = 0;
+  float beta = 0;
+};
+
+// oneDNN post-ops that compute Darknet's activations.
+std::optional<Eltwise> eltwise_for(Activation activation) {
+  switch (activation) {
+    case Activation::Leaky:
+    case Activation::Revleaky: return Eltwise{algorithm::eltwise_relu, 0.1f};
+    case Activation::Relu: return Eltwise{algorithm::eltwise_relu, 0.f};
+    case Activation::Relu6: return Eltwise{algorithm::eltwise_clip, 0.f, 6.f};
+    case Activation::Hardtan: return Eltwise{algorithm::eltwise_clip, -1.f, 1.f};
+    case Activation::Logistic: return Eltwise{algorithm::eltwise_logistic};
+    case Activation::Tanh: return Eltwise{algorithm::eltwise_tanh};
+    case Activation::Elu: return Eltwise{algorithm::eltwise_elu, 1.f};
+    case Activation::Gelu: return Eltwise{algorithm::eltwise_gelu_tanh};
+    case Activation::Swish: return Eltwise{algorithm::eltwise_swish, 1.f};
+    case Activation::Mish: return Eltwise{algorithm::eltwise_mish};
+    default: return std::nullopt;
+  }
+}
+
+// Adds the activation as a post-op when oneDNN has it; false otherwise.
+bool append_activation(dnnl::post_ops& ops, Activation activation) {
+  if (activation == Activation::Linear) return true;
+  const std::optional<Eltwise> eltwise = eltwise_for(activation);
+  if (!eltwise) return false;
+  ops.append_eltwise(1.f, eltwise->kind, eltwise->alpha, eltwise->beta);
+  return true;
+}
+
+memory::dims dims_of(const Shape& s) { return {1, s.c, s.h, s.w}; }
+
+// The channel-blocked tag a descriptor uses (nChw16c, nChw8c), else nchw.
+Tag blocked_tag_of(const Desc& desc) {
+  const auto& blocking = desc.data.format_desc.blocking;
+  if (desc.data.format_kind == dnnl_blocked && blocking.inner_nblks == 1 && blocking.inner_idxs[0] == 1) {
+    if (blocking.inner_blks[0] == 16) return Tag::nChw16c;
+    if (blocking.inner_blks[0] == 8) return Tag::nChw8c;
+  }
+  return Tag::nchw;
+}
+
+bool is_reference_impl(const dnnl::primitive_desc_base& pd) {
+  return std::string_view(pd.impl_info_str()).substr(0, 3) == "ref";
+}
+
+// Every primitive takes its scratchpad from the call's frame.
+dnnl::primitive_attr attributes(const dnnl::post_ops& ops = dnnl::post_ops()) {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  attr.set_post_ops(ops);
+  return attr;
+}
+
+using ValueArgs = std::vector<std::pair<int, int>>;
+using ConstantArgs = std::vector<std::pair<int, memory>>;
+
+class Builder {
+ public:
+  Builder(const Graph& graph, std::vector<FoldedLayer>& folded, FastPlan::Impl& plan, FastWeights& weights)
+      : graph_(graph), folded_(folded), plan_(plan), weights_(*weights.impl), layer_value_(graph.layers.size(), -1),
+        readers_(graph.layers.size(), 0), kept_(graph.layers.size(), false) {
+    for (const Layer& layer : graph.layers) {
+      for (const int producer : layer.inputs) {
+        if (producer >= 0) ++readers_[static_cast<std::size_t>(producer)];
+      }
+    }
+  }
+
+  void build(const std::vector<int>& keep) {
+    for (const int index : keep) kept_[static_cast<std::size_t>(index)] = true;
+    add_value(fast::plain_desc(graph_.input), graph_.input);  // value 0: the network input
+    const int last = keep.empty() ? -1 : *std::max_element(keep.begin(), keep.end());
+    std::vector<int> plain_output(graph_.layers.size(), -1);
+    for (int index = 0; index <= last; ++index) {
+      const Layer& layer = graph_.layers[static_cast<std::size_t>(index)];
+      const Layer* shortcut = fusable_shortcut(layer);
+      if (shortcut != nullptr && build_convolution(layer, shortcut)) {
+        ++index;  // the shortcut ran inside the convolution
+        plan_.fast_layers += 2;
+      } else {
+        build_layer(layer);
+      }
+      for (int done = layer.index; done <= index; ++done) {
+        if (kept_[static_cast<std::size_t>(done)]) {
+          plain_output[static_cast<std::size_t>(done)] = as_plain(layer_value_[static_cast<std::size_t>(done)]);
+        }
+      }
+    }
+    for (const int index : keep) {
+      plan_.outputs.push_back(plain_output[static_cast<std::size_t>(index)]);
+      plan_.output_shapes.push_back(graph_.layers[static_cast<std::size_t>(index)].out);
+    }
+    assign_slots();
+  }
+
+ private:
+  int add_value(const Desc& desc, const Shape& shape, int alias_of = -1) {
+    plan_.values.push_back(Value{desc, shape, -1, alias_of});
+    return static_cast<int>(plan_.values.size()) - 1;
+  }
+
+  void add_step(std::unique_ptr<fast::Step> step, std::vector<int> reads, std::vector<int> writes) {
+    step->reads = std::move(reads);
+    step->writes = std::move(writes);
+    plan_.steps.push_back(std::move(step));
+  }
+
+  void add_primitive(const dnnl::primitive& primitive, const dnnl::primitive_desc_base& pd, ValueArgs args,
+                     ConstantArgs constants, std::vector<int> reads, std::vector<int> writes) {
+    int scratchpad = -1;
+    if (pd.scratchpad_desc().get_size() > 0) {
+      plan_.scratchpads.push_back(pd.scratchpad_desc());
+      scratchpad = static_cast<int>(plan_.scratchpads.size()) - 1;
+    }
+    add_step(std::make_unique<fast::PrimitiveStep>(primitive, std::move(args), std::move(constants), scratchpad),
+             std::move(reads), std::move(writes));
+  }
+
+  int value_of(int producer) const {
+    return producer < 0 ? 0 : layer_value_[static_cast<std::size_t>(producer)];
+  }
+
+  // The value in `desc`'s layout, reordering (once) when it is in another.
+  int as_desc(int value, const Desc& desc) {
+    const Value& v = plan_.values[static_cast<std::size_t>(value)];
+    if (v.desc == desc) return value;
+    for (const auto& [source, converted] : conversions_) {
+      if (source == value && plan_.values[static_cast<std::size_t>(converted)].desc == desc) return converted;
+    }
+    const Shape shape = v.shape;
+    const dnnl::reorder::primitive_desc pd(plan_.engine, v.desc, plan_.engine, desc, attributes());
+    const int out = add_value(desc, shape);
+    add_primitive(dnnl::reorder(pd), pd, {{DNNL_ARG_FROM, value}, {DNNL_ARG_TO, out}}, {}, {value}, {out});
+    conversions_.emplace_back(value, out);
+    return out;
+  }
+
+  int as_plain(int value) {
+    return as_desc(value, fast::plain_desc(plan_.values[static_cast<std::size_t>(value)].shape));
+  }
+
+  // A [shortcut] right after this convolution that can be fused into it as a
+  // binary post-op: it adds one same-shaped tensor, without weights, and is
+  // the only reader of the convolution's output.
+  const Layer* fusable_shortcut(const Layer& layer) const {
+    if (layer.kind != LayerKind::Convolutional) return nullptr;
+    const std::size_t next = static_cast<std::size_t>(layer.index) + 1;
+    if (next >= graph_.layers.size() || kept_[static_cast<std::size_t>(layer.index)]) return nullptr;
+    const Layer& shortcut = graph_.layers[next];
+    if (shortcut.kind != LayerKind::Shortcut || shortcut.inputs.front() != layer.index) return nullptr;
+    const ShortcutSpec& spec = shortcut.as<ShortcutSpec>();
+    if (spec.from.size() != 1 || spec.weights_type != ShortcutWeights::None) return nullptr;
+    if (graph_.layers[static_cast<std::size_t>(spec.from.front())].out != layer.out) return nullptr;
+    if (readers_[static_cast<std::size_t>(layer.index)] != 1) return nullptr;
+    return &shortcut;
+  }
+
+  void build_layer(const Layer& layer) {
+    bool fast = false;
+    switch (layer.kind) {
+      case LayerKind::Convolutional: fast = build_convolution(layer, nullptr); break;
+      case LayerKind::Maxpool:
+      case LayerKind::LocalAvgpool:
+      case LayerKind::Avgpool: fast = build_pool(layer); break;
+      case LayerKind::Upsample: fast = build_upsample(layer); break;
+      case LayerKind::Route: fast = build_route(layer); break;
+      case LayerKind::Shortcut: fast = build_shortcut(layer); break;
+      case LayerKind::Dropout:
+      case LayerKind::Cost:
+      case LayerKind::Empty:  // identities share their input's value
+        layer_value_[static_cast<std::size_t>(layer.index)] = value_of(layer.inputs.front());
+        fast = true;
+        break;
+      default: break;
+    }
+    if (fast) {
+      ++plan_.fast_layers;
+    } else {
+      build_reference(layer);
+      ++plan_.reference_layers;
+    }
+  }
+
+  void build_reference(const Layer& layer) {
+    std::vector<int> reads;
+    std::vector<Shape> shapes;
+    for (const int producer : layer.inputs) {
+      reads.push_back(as_plain(value_of(producer)));
+      shapes.push_back(producer < 0 ? graph_.input : graph_.layers[static_cast<std::size_t>(producer)].out);
+    }
+    const int out = add_value(fast::plain_desc(layer.out), layer.out);
+    add_step(std::make_unique<fast::ReferenceStep>(layer, folded_[static_cast<std::size_t>(layer.index)], shapes),
+             reads, {out});
+    layer_value_[static_cast<std::size_t>(layer.index)] = out;
+  }
+
+  // An activation with no oneDNN post-op, applied in place on a plain copy.
+  int apply_activation_step(int value, Activation activation) {
+    const int plain = as_plain(value);
+    const Shape shape = plan_.values[static_cast<std::size_t>(plain)].shape;
+    add_step(std::make_unique<fast::ActivationStep>(activation, shape), {plain}, {plain});
+    return plain;
+  }
+
+  bool has_reordered_weights(int layer) {
+    const std::lock_guard<std::mutex> lock(weights_.mutex);
+    for (const auto& entry : weights_.reordered) {
+      if (std::get<0>(entry) == layer) return true;
+    }
+    return false;
+  }
+
+  // A layer's weights in the layout a primitive wants, reordered once per
+  // network: from the folded weights the first time (which are then
+  // released), from an earlier layout after that.
+  memory constant(int layer, const Desc& user_desc, std::vector<float>& folded_weights, const Desc& wanted) {
+    const std::lock_guard<std::mutex> lock(weights_.mutex);
+    std::optional<memory> source;
+    for (const auto& [index, desc, stored] : weights_.reordered) {
+      if (index != layer) continue;
+      if (desc == wanted) return stored;
+      source = stored;
+    }
+    if (!source) source = memory(user_desc, weights_.engine, folded_weights.data());
+    weights_.storage.emplace_back(wanted.get_size());
+    memory target(wanted, weights_.engine, weights_.storage.back().data());
+    dnnl::stream stream(weights_.engine);
+    dnnl::reorder(*source, target).execute(stream, *source, target);
+    stream.wait();
+    weights_.reordered.emplace_back(layer, wanted, target);
+    std::vector<float>().swap(folded_weights);
+    return target;
+  }
+
+  bool build_convolution(const Layer& layer, const Layer* shortcut) {
+    const ConvSpec& s = layer.as<ConvSpec>();
+    const FoldedLayer& params = folded_[static_cast<std::size_t>(layer.index)];
+    if (params.weights.empty() && !has_reordered_weights(layer.index)) return false;
+    const Shape in = layer.in;
+    const Shape out = layer.out;
+    const memory::dim pad = memory::dim{s.pad} * s.dilation;
+    const memory::dim span = memory::dim{s.dilation} * (s.size - 1) + 1;
+    const memory::dims strides = {s.stride_y, s.stride_x};
+    const memory::dims dilates = {s.dilation - 1, s.dilation - 1};
+    const memory::dims pad_l = {pad, pad};
+    const memory::dims pad_r = {(out.h - 1) * memory::dim{s.stride_y} + span - in.h - pad,
+                                (out.w - 1) * memory::dim{s.stride_x} + span - in.w - pad};
+    const Desc user_weights =
+        s.groups == 1 ? Desc({s.filters, in.c, s.size, s.size}, kF32, Tag::oihw)
+                      : Desc({s.groups, s.filters / s.groups, in.c / s.groups, s.size, s.size}, kF32, Tag::goihw);
+    const Desc any_weights = s.groups == 1 ? Desc({s.filters, in.c, s.size, s.size}, kF32, Tag::any)
+                                           : Desc({s.groups, s.filters / s.groups, in.c / s.groups, s.size, s.size},
+                                                  kF32, Tag::any);
+    const Desc bias({s.filters}, kF32, Tag::x);
+
+    const auto make_pd = [&](const Desc& dst, const dnnl::primitive_attr& attr) {
+      const dnnl::convolution_forward::desc desc(prop_kind::forward_inference, algorithm::convolution_direct,
+                                                 Desc(dims_of(in), kF32, Tag::any), any_weights, bias, dst, strides,
+                                                 dilates, pad_l, pad_r);
+      return dnnl::convolution_forward::primitive_desc(desc, attr, plan_.engine);
+    };
+
+    dnnl::post_ops ops;
+    const bool activation_fused = append_activation(ops, s.activation);
+    dnnl::convolution_forward::primitive_desc pd;
+    try {
+      pd = make_pd(Desc(dims_of(out), kF32, Tag::any), attributes(ops));
+    } catch (const dnnl::error&) {
+      return false;
+    }
+    if (is_reference_impl(pd)) return false;  // oneDNN's own plain loops are slower than ours
+
+    int from = -1;
+    int shortcut_post_op = -1;
+    if (shortcut != nullptr) {
+      if (!activation_fused) return false;  // the add must come after the activation
+      const ShortcutSpec& spec = shortcut->as<ShortcutSpec>();
+      const Desc dst = pd.dst_desc();
+      dnnl::post_ops fused = ops;
+      shortcut_post_op = fused.len();
+      fused.append_binary(algorithm::binary_add, dst);
+      if (!append_activation(fused, spec.activation)) return false;
+      try {
+        pd = make_pd(dst, attributes(fused));
+      } catch (const dnnl::error&) {
+        return false;
+      }
+      if (is_reference_impl(pd)) return false;  // fusing would cost more than it saves
+      from = as_desc(value_of(spec.from.front()), dst);
+    }
+
+    const int src = as_desc(value_of(layer.inputs.front()), pd.src_desc());
+    memory weights = constant(layer.index, user_weights, folded_[static_cast<std::size_t>(layer.index)].weights,
+                              pd.weights_desc());
+    memory biases(bias, plan_.engine);
+    std::memcpy(biases.get_data_handle(), params.biases.data(), params.biases.size() * sizeof(float));
+    const int dst = add_value(pd.dst_desc(), out);
+    ValueArgs args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
+    std::vector<int> reads = {src};
+    if (from >= 0) {
+      args.emplace_back(DNNL_ARG_ATTR_MULTIPLE_POST_OP(shortcut_post_op) | DNNL_ARG_SRC_1, from);
+      reads.push_back(from);
+    }
+    add_primitive(dnnl::convolution_forward(pd), pd, args, {{DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_BIAS, biases}}, reads,
+                  {dst});
+    const int result = activation_fused ? dst : apply_activation_step(dst, s.activation);
+    layer_value_[static_cast<std::size_t>(layer.index)] = result;
+    if (shortcut != nullptr) {
+      layer_value_[static_cast<std::size_t>(layer.index)] = -1;  // never materialised
+      layer_value_[static_cast<std::size_t>(shortcut->index)] = result;
+    }
+    return true;
+  }
+
+  bool build_pool(const Layer& layer) {
+    const Shape in = layer.in;
+    const Shape out = layer.out;
+    memory::dims kernel;
+    memory::dims strides;
+    memory::dims pad_l;
+    memory::dims pad_r;
+    algorithm kind = algorithm::pooling_avg_exclude_padding;
+    if (layer.kind == LayerKind::Avgpool) {
+      kernel = {in.h, in.w};
+      strides = {1, 1};
+      pad_l = pad_r = {0, 0};
+    } else {
+      const PoolSpec& s = layer.as<PoolSpec>();
+      if (s.maxpool_depth) return false;
+      if (layer.kind == LayerKind::Maxpool) kind = algorithm::pooling_max;
+      const memory::dim before = s.padding / 2;  // Darknet's windows start at -padding/2
+      kernel = {s.size, s.size};
+      strides = {s.stride_y, s.stride_x};
+      pad_l = {before, before};
+      pad_r = {(out.h - 1) * memory::dim{s.stride_y} + s.size - in.h - before,
+               (out.w - 1) * memory::dim{s.stride_x} + s.size - in.w - before};
+      if (pad_r[0] < 0 || pad_r[1] < 0 || before >= s.size) return false;
+    }
+    const int src = value_of(layer.inputs.front());
+    dnnl::pooling_forward::primitive_desc pd;
+    try {
+      const dnnl::pooling_forward::desc desc(prop_kind::forward_inference, kind,
+                                             plan_.values[static_cast<std::size_t>(src)].desc,
+                                             Desc(dims_of(out), kF32, Tag::any), strides, kernel, pad_l, pad_r);
+      pd = dnnl::pooling_forward::primitive_desc(desc, attributes(), plan_.engine);
+    } catch (const dnnl::error&) {
+      return false;
+    }
+    const int dst = add_value(pd.dst_desc(), out);
+    add_primitive(dnnl::pooling_forward(pd), pd, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}}, {}, {src}, {dst});
+    layer_value_[static_cast<std::size_t>(layer.index)] = dst;
+    return true;
+  }
+
+  bool build_upsample(const Layer& layer) {
+    const UpsampleSpec& s = layer.as<UpsampleSpec>();
+    if (s.downsample || s.scale != 1.0f) return false;
+    const int src = value_of(layer.inputs.front());
+    dnnl::resampling_forward::primitive_desc pd;
+    try {
+      const dnnl::resampling_forward::desc desc(prop_kind::forward_inference, algorithm::resampling_nearest,
+                                                plan_.values[static_cast<std::size_t>(src)].desc,
+                                                Desc(dims_of(layer.out), kF32, Tag::any));
+      pd = dnnl::resampling_forward::primitive_desc(desc, attributes(), plan_.engine);
+    } catch (const dnnl::error&) {
+      return false;
+    }
+    const int dst = add_value(pd.dst_desc(), layer.out);
+    add_primitive(dnnl::resampling_forward(pd), pd, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}}, {}, {src}, {dst});
+    layer_value_[static_cast<std::size_t>(layer.index)] = dst;
+    return true;
+  }
+
+  bool build_route(const Layer& layer) {
+    const RouteSpec& s = layer.as<RouteSpec>();
+    if (s.layers.size() == 1 && s.groups == 1) {  // a plain reference to another layer
+      layer_value_[static_cast<std::size_t>(layer.index)] = value_of(s.layers.front());
+      return true;
+    }
+    if (s.layers.size() == 1) return build_channel_slice(layer);
+    if (s.groups != 1) return false;
+    std::vector<int> sources;
+    std::vector<Desc> descs;
+    for (const int producer : s.layers) {
+      sources.push_back(value_of(producer));
+      descs.push_back(plan_.values[static_cast<std::size_t>(sources.back())].desc);
+    }
+    dnnl::concat::primitive_desc pd;
+    try {
+      pd = dnnl::concat::primitive_desc(Desc(dims_of(layer.out), kF32, blocked_tag_of(descs.front())), 1, descs,
+                                        plan_.engine, attributes());
+    } catch (const dnnl::error&) {
+      return false;
+    }
+    const int dst = add_value(pd.dst_desc(), layer.out);
+    ValueArgs args = {{DNNL_ARG_DST, dst}};
+    for (std::size_t i = 0; i < sources.size(); ++i) args.emplace_back(DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), sources[i]);
+    add_primitive(dnnl::concat(pd), pd, args, {}, sources, {dst});
+    layer_value_[static_cast<std::size_t>(layer.index)] = dst;
+    return true;
+  }
+
+  // route groups=G group_id=K of one input: a copy of its K-th channel slice.
+  bool build_channel_slice(const Layer& layer) {
+    const RouteSpec& s = layer.as<RouteSpec>();
+    const int source = value_of(s.layers.front());
+    if (source == 0) return false;  // views of the caller's input are not supported
+    const Desc& whole = plan_.values[static_cast<std::size_t>(source)].desc;
+    Desc slice;
+    try {
+      slice = whole.submemory_desc(dims_of(layer.out), {0, memory::dim{layer.out.c} * s.group_id, 0, 0});
+    } catch (const dnnl::error&) {
+      return false;  // the slice does not start on a channel block
+    }
+    const int view = add_value(slice, layer.out, source);
+    const Desc dst_desc(dims_of(layer.out), kF32, blocked_tag_of(whole));
+    dnnl::reorder::primitive_desc pd;
+    try {
+      pd = dnnl::reorder::primitive_desc(plan_.engine, slice, plan_.engine, dst_desc, attributes());
+    } catch (const dnnl::error&) {
+      return false;
+    }
+    const int dst = add_value(dst_desc, layer.out);
+    add_primitive(dnnl::reorder(pd), pd, {{DNNL_ARG_FROM, view}, {DNNL_ARG_TO, dst}}, {}, {view}, {dst});
+    layer_value_[static_cast<std::size_t>(layer.index)] = dst;
+    return true;
+  }
+
+  bool build_shortcut(const Layer& layer) {
+    const ShortcutSpec& s = layer.as<ShortcutSpec>();
+    if (s.from.size() != 1 || s.weights_type != ShortcutWeights::None ||
+        graph_.layers[static_cast<std::size_t>(s.from.front())].out != layer.in) {
+      return false;
+    }
+    const int a = value_of(layer.inputs.front());
+    const Desc& desc = plan_.values[static_cast<std::size_t>(a)].desc;
+    dnnl::post_ops ops;
+    const bool activation_fused = append_activation(ops, s.activation);
+    dnnl::binary::primitive_desc pd;
+    try {
+      const dnnl::binary::desc add(algorithm::binary_add, desc, desc, desc);
+      pd = dnnl::binary::primitive_desc(add, attributes(ops), plan_.engine);
+    } catch (const dnnl::error&) {
+      return false;
+    }
+    const int b = as_desc(value_of(s.from.front()), desc);
+    const int dst = add_value(desc, layer.out);
+    add_primitive(dnnl::binary(pd), pd, {{DNNL_ARG_SRC_0, a}, {DNNL_ARG_SRC_1, b}, {DNNL_ARG_DST, dst}}, {}, {a, b},
+                  {dst});
+    layer_value_[static_cast<std::size_t>(layer.index)] = activation_fused ? dst : apply_activation_step(dst, s.activation);
+    return true;
+  }
+
+  // Buffers by lifetime: a value holds its slot from the step that writes it
+  // to the last step that reads it; outputs live to the end.
+  void assign_slots() {
+    std::vector<Value>& values = plan_.values;
+    const int end = static_cast<int>(plan_.steps.size());
+    std::vector<int> last_use(values.size(), -1);
+    for (int i = 0; i < end; ++i) {
+      for (const int v : plan_.steps[static_cast<std::size_t>(i)]->reads) last_use[static_cast<std::size_t>(v)] = i;
+    }
+    for (const int v : plan_.outputs) last_use[static_cast<std::size_t>(v)] = end;
+    for (std::size_t v = values.size(); v-- > 0;) {  // a view keeps its owner alive
+      const int owner = values[v].alias_of;
+      if (owner >= 0) last_use[static_cast<std::size_t>(owner)] = std::max(last_use[static_cast<std::size_t>(owner)], last_use[v]);
+    }
+    std::vector<int> free_slots;
+    for (int i = 0; i < end; ++i) {
+      const fast::Step& step = *plan_.steps[static_cast<std::size_t>(i)];
+      for (const int v : step.writes) {
+        Value& value = values[static_cast<std::size_t>(v)];
+        if (value.slot >= 0 || value.alias_of >= 0 || v == 0) continue;
+        const std::size_t bytes = value.desc.get_size();
+        // Best fit among free slots, else grow the largest, else a new slot.
+        auto best = free_slots.end();
+        for (auto it = free_slots.begin(); it != free_slots.end(); ++it) {
+          const std::size_t size = plan_.slot_bytes[static_cast<std::size_t>(*it)];
+          if (size >= bytes && (best == free_slots.end() || size < plan_.slot_bytes[static_cast<std::size_t>(*best)])) {
+            best = it;
+          }
+        }
+        if (best == free_slots.end() && !free_slots.empty()) {
+          best = std::max_element(free_slots.begin(), free_slots.end(), [&](int x, int y) {
+            return plan_.slot_bytes[static_cast<std::size_t>(x)] < plan_.slot_bytes[static_cast<std::size_t>(y)];
+          });
+        }
+        if (best != free_slots.end()) {
+          value.slot = *best;
+          free_slots.erase(best);
+          plan_.slot_bytes[static_cast<std::size_t>(value.slot)] =
+              std::max(plan_.slot_bytes[static_cast<std::size_t>(value.slot)], bytes);
+        } else {
+          value.slot = static_cast<int>(plan_.slot_bytes.size());
+          plan_.slot_bytes.push_back(bytes);
+        }
+      }
+      for (std::size_t v = 1; v < values.size(); ++v) {
+        const Value& value = values[v];
+        const bool written_here = std::find(step.writes.begin(), step.writes.end(), static_cast<int>(v)) != step.writes.end();
+        if (value.slot >= 0 && value.alias_of < 0 && (last_use[v] == i || (last_use[v] < 0 && written_here))) {
+          free_slots.push_back(value.slot);
+          last_use[v] = end + 1;  // freed once
+        }
+      }
+    }
+  }
+
+  const Graph& graph_;
+  std::vector<FoldedLayer>& folded_;
+  FastPlan::Impl& plan_;
+  FastWeights::Impl& weights_;
+  std::vector<int> layer_value_;
+  std::vector<int> readers_;
+  std::vector<bool> kept_;
+  std::vector<std::pair<int, int>> conversions_;
+};
+
+// Sets this thread's OpenMP team size for the scope, as oneDNN reads it
+// when primitives are created.
+class OmpThreads {
+ public:
+  explicit OmpThreads(int threads) : saved_(omp_get_max_threads()) { omp_set_num_threads(threads); }
+  ~OmpThreads() { omp_set_num_threads(saved_); }
+  OmpThreads(const OmpThreads&) = delete;
+  OmpThreads& operator=(const OmpThreads&) = delete;
+
+ private:
+  int saved_;
+};
+
+}  // namespace
+
+FastPlan::FastPlan(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+FastPlan::~FastPlan() = default;
+
+std::unique_ptr<FastPlan> FastPlan::build(const Graph& graph, std::vector<FoldedLayer>& folded,
+                                          const std::vector<int>& keep, int threads, FastWeights& weights) {
+  const OmpThreads scope(threads);
+  auto impl = std::make_unique<Impl>();
+  impl->engine = weights.impl->engine;
+  impl->threads = threads;
+  Builder(graph, folded, *impl, weights).build(keep);
+  return std::unique_ptr<FastPlan>(new FastPlan(std::move(impl)));
+}
+
+std::vector<Tensor> FastPlan::run(const Tensor& input) const {
+  const OmpThreads scope(impl_->threads);
+  std::unique_ptr<fast::Frame> frame;
+  {
+    const std::lock_guard<std::mutex> lock(impl_->pool_mutex);
+    if (!impl_->idle_frames.empty()) {
+      frame = std::move(impl_->idle_frames.back());
+      impl_->idle_frames.pop_back();
+    }
+  }
+  if (!frame) frame = std::make_unique<fast::Frame>(impl_->engine, impl_->values, impl_->slot_bytes, impl_->scratchpads);
+  frame->threads = impl_->threads;
+  frame->memory(0).set_data_handle(const_cast<float*>(input.data.data()));
+  for (const auto& step : impl_->steps) step->run(*frame);
+  frame->stream().wait();
+
+  std::vector<Tensor> outputs;
+  for (std::size_t i = 0; i < impl_->outputs.size(); ++i) {
+    Tensor tensor(impl_->output_shapes[i]);
+    std::memcpy(tensor.data.data(), frame->data(impl_->outputs[i]), tensor.data.size() * sizeof(float));
+    outputs.push_back(std::move(tensor));
+  }
+  const std::lock_guard<std::mutex> lock(impl_->pool_mutex);
+  impl_->idle_frames.push_back(std::move(frame));
+  return outputs;
+}
+
+int FastPlan::fast_layers() const { return impl_->fast_layers; }
+int FastPlan::reference_layers() const { return impl_->reference_layers; }
+
+bool fast_backend_compiled() { return true; }
+
+}  // namespace dusk

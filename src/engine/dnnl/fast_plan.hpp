@@ -1,0 +1,53 @@
+#pragma once
+// The fast path: the graph compiled once into oneDNN primitives (convolutions
+// with bias, activation and shortcut additions fused, in the blocked memory
+// format oneDNN prefers, kept from layer to layer), with the reference
+// kernels standing in for anything oneDNN does not do the Darknet way.
+#include <memory>
+#include <vector>
+
+#include "dusk/network.hpp"
+#include "engine/fold.hpp"
+
+namespace dusk {
+
+// Weights already reordered into oneDNN layouts, shared by the plans of one
+// network so that each layout of each layer is made and stored once.
+class FastWeights {
+ public:
+  FastWeights();
+  ~FastWeights();
+  struct Impl;
+  std::unique_ptr<Impl> impl;
+};
+
+class FastPlan {
+ public:
+  // Compiles the graph to produce the outputs of `keep` on `threads` threads
+  // (oneDNN fixes a primitive's thread count when it is created). A
+  // convolution's folded weights are released once oneDNN holds them in its
+  // own layout (`weights` then serves every later plan), so the network is in
+  // memory once.
+  static std::unique_ptr<FastPlan> build(const Graph& graph, std::vector<FoldedLayer>& folded,
+                                         const std::vector<int>& keep, int threads, FastWeights& weights);
+  ~FastPlan();
+
+  // Runs on a CHW input of the graph's input shape; thread-safe (each call
+  // borrows its own buffers from a pool).
+  std::vector<Tensor> run(const Tensor& input) const;
+
+  // How many layers run on oneDNN primitives and how many on reference kernels.
+  int fast_layers() const;
+  int reference_layers() const;
+
+  struct Impl;  // defined where the plan is built
+
+ private:
+  explicit FastPlan(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// True when dusk was built with oneDNN.
+bool fast_backend_compiled();
+
+}  // namespace dusk

@@ -1,0 +1,28 @@
+// Built instead of the oneDNN fast path when oneDNN is not installed: the
+// network then always runs on the reference kernels.
+#include "dusk/error.hpp"
+#include "engine/dnnl/fast_plan.hpp"
+
+namespace dusk {
+
+struct FastWeights::Impl {};
+FastWeights::FastWeights() = default;
+FastWeights::~FastWeights() = default;
+
+struct FastPlan::Impl {};
+
+FastPlan::FastPlan(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+FastPlan::~FastPlan() = default;
+
+std::unique_ptr<FastPlan> FastPlan::build(const Graph&, std::vector<FoldedLayer>&, const std::vector<int>&, int,
+                                          FastWeights&) {
+  throw Error("this dusk was built without oneDNN; install libdnnl-dev and rebuild for the fast path");
+}
+
+std::vector<Tensor> FastPlan::run(const Tensor&) const { return {}; }
+int FastPlan::fast_layers() const { return 0; }
+int FastPlan::reference_layers() const { return 0; }
+
+bool fast_backend_compiled() { return false; }
+
+}  // namespace dusk

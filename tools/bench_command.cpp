@@ -1,0 +1,110 @@
+// `dusk bench`: load time, forward latency, throughput and peak memory of
+// one network, for comparing with OpenCV DNN (bench/compare).
+#include <CLI/CLI.hpp>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <random>
+
+#include "cli_common.hpp"
+#include "commands.hpp"
+
+namespace dusk::cli {
+
+namespace {
+
+struct BenchArgs {
+  std::string cfg;
+  std::string weights;
+  std::string size;
+  std::string backend = "auto";
+  int threads = 0;
+  int iters = 20;
+  int warmup = 3;
+  bool json = false;
+};
+
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
+double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+int run_bench(const BenchArgs& args) {
+  const Size size = parse_size(args.size);
+  const NetworkOptions options{size.width, size.height, args.threads, parse_backend(args.backend)};
+  // Random weights are made before the clock starts: only loading is timed.
+  std::optional<Weights> random;
+  std::optional<Graph> graph;
+  if (args.weights == "-") {
+    graph = load_graph(args.cfg, GraphOptions{size.width, size.height});
+    random = random_weights(*graph, 1);
+  }
+  const auto load_start = std::chrono::steady_clock::now();
+  const Network network = random ? Network(load_graph(args.cfg, GraphOptions{size.width, size.height}), std::move(*random), options)
+                                 : Network::load(args.cfg, args.weights, options);
+  const double load_ms = ms_since(load_start);
+
+  Tensor input(network.input_shape());
+  std::mt19937 engine(1);
+  std::uniform_real_distribution<float> unit(0.f, 1.f);
+  for (float& v : input.data) v = unit(engine);
+  for (int i = 0; i < args.warmup; ++i) network.forward(input);
+  std::vector<double> times;
+  for (int i = 0; i < args.iters; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    network.forward(input);
+    times.push_back(ms_since(start));
+  }
+  std::sort(times.begin(), times.end());
+  const double median = times[times.size() / 2];
+  const double bflops = network.graph().total_bflops();
+  const char* backend = network.backend() == Backend::Fast ? "fast" : "reference";
+  if (args.json) {
+    const nlohmann::ordered_json json{{"cfg", args.cfg},
+                                      {"input", to_string(network.input_shape())},
+                                      {"backend", backend},
+                                      {"threads", network.threads()},
+                                      {"iters", args.iters},
+                                      {"median_ms", median},
+                                      {"min_ms", times.front()},
+                                      {"max_ms", times.back()},
+                                      {"load_ms", load_ms},
+                                      {"bflops", bflops},
+                                      {"gflops", bflops / (median / 1000.0)},
+                                      {"peak_rss_mb", peak_rss_mb()}};
+    std::printf("%s\n", json.dump().c_str());
+  } else {
+    std::printf("%s %s, %s backend, %d threads: median %.2f ms (min %.2f, max %.2f) over %d runs, %.1f GFLOP/s; "
+                "load %.1f ms; peak RSS %.0f MB\n",
+                args.cfg.c_str(), to_string(network.input_shape()).c_str(), backend, network.threads(), median,
+                times.front(), times.back(), args.iters, bflops / (median / 1000.0), load_ms, peak_rss_mb());
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app, std::function<int()>& action) {
+  auto args = std::make_shared<BenchArgs>();
+  CLI::App* command = app.add_subcommand("bench", "Time forward passes of a network");
+  command->add_option("cfg", args->cfg, "Darknet .cfg file")->required();
+  command->add_option("weights", args->weights, "Darknet .weights file, or - for seeded random weights")->required();
+  command->add_option("--size", args->size, "input size WxH instead of the cfg's");
+  command->add_option("--threads", args->threads, "threads to use (default: all cores)")->check(CLI::NonNegativeNumber);
+  command->add_option("--iters", args->iters, "timed forward passes")->capture_default_str()->check(CLI::PositiveNumber);
+  command->add_option("--warmup", args->warmup, "untimed passes first")->capture_default_str()->check(CLI::NonNegativeNumber);
+  command->add_option("--backend", args->backend, "auto, fast (oneDNN) or ref (reference kernels)")->capture_default_str();
+  command->add_flag("--json", args->json, "print one JSON object");
+  command->callback([args, &action] { action = [args] { return run_bench(*args); }; });
+}
+
+}  // namespace dusk::cli
