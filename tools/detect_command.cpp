@@ -37,6 +37,7 @@ struct DetectArgs {
   std::string out_dir;
   int threads = 0;
   std::string size;
+  std::string backend = "auto";
 };
 
 bool has_image_extension(const fs::path& path) {
@@ -151,7 +152,8 @@ int run_detect(const DetectArgs& args) {
   check_outputs(args, images);
   if (!args.out_dir.empty()) fs::create_directories(args.out_dir);
 
-  const Network network = load_network(args.cfg, args.weights, NetworkOptions{size.width, size.height, args.threads});
+  const Network network =
+      load_network(args.cfg, args.weights, NetworkOptions{size.width, size.height, args.threads, parse_backend(args.backend)});
   const std::vector<int> heads = network.graph().head_layers();
   const Detector detector(network, options);
   const Layer& head = network.graph().layers[static_cast<std::size_t>(heads.back())];
@@ -225,6 +227,7 @@ void add_detect_command(CLI::App& app, std::function<int()>& action) {
   command->add_option("--out-dir", args->out_dir, "write annotated copies of the images here");
   command->add_option("--threads", args->threads, "threads to use (default: all cores)")->check(CLI::NonNegativeNumber);
   command->add_option("--size", args->size, "network input size WxH instead of the cfg's");
+  command->add_option("--backend", args->backend, "auto, fast (oneDNN) or ref (reference kernels)")->capture_default_str();
   command->callback([args, &action] { action = [args] { return run_detect(*args); }; });
 }
 

@@ -23,6 +23,7 @@ struct ForwardArgs {
   std::string size;
   std::string layers;
   std::string dump;
+  std::string backend = "auto";
   int threads = 0;
 };
 
@@ -70,7 +71,8 @@ void describe_output(const Graph& graph, int index, const Tensor& tensor, const 
 
 int run_forward(const ForwardArgs& args) {
   const Size size = parse_size(args.size);
-  const Network network = load_network(args.cfg, args.weights, NetworkOptions{size.width, size.height, args.threads});
+  const Network network =
+      load_network(args.cfg, args.weights, NetworkOptions{size.width, size.height, args.threads, parse_backend(args.backend)});
   const Graph& graph = network.graph();
   std::vector<int> layers = parse_layer_list(args.layers, graph);
   if (layers.empty()) layers = graph.head_layers();
@@ -104,6 +106,7 @@ void add_forward_command(CLI::App& app, std::function<int()>& action) {
   command->add_option("--layers", args->layers, "'all' or comma-separated layer indices (default: detection heads)");
   command->add_option("--dump", args->dump, "directory for layer<N>_<C>x<H>x<W>.f32 files");
   command->add_option("--threads", args->threads, "threads to use (default: all cores)")->check(CLI::NonNegativeNumber);
+  command->add_option("--backend", args->backend, "auto, fast (oneDNN) or ref (reference kernels)")->capture_default_str();
   command->callback([args, &action] { action = [args] { return run_forward(*args); }; });
 }
 

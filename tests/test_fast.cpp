@@ -1,0 +1,196 @@
+// The fast path (oneDNN) against the reference kernels: single layers over
+// many shapes (odd sizes, block edges, groups, depthwise, strides, dilation,
+// every activation) and whole public networks. Agreement within 1e-4 of each
+// tensor's largest magnitude.
+#include <doctest/doctest.h>
+
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "dusk/dusk.hpp"
+#include "engine/dnnl/fast_plan.hpp"
+#include "support/compare.hpp"
+#include "support/paths.hpp"
+
+using namespace dusk;
+
+namespace {
+
+Tensor random_input(const Shape& shape, unsigned seed) {
+  Tensor input(shape);
+  std::mt19937 engine(seed);
+  std::uniform_real_distribution<float> unit(-1.f, 1.f);
+  for (float& v : input.data) v = unit(engine);
+  return input;
+}
+
+// Runs every layer on both backends and compares each layer's output.
+void check_all_layers(const Graph& graph, const std::string& what, unsigned seed = 1) {
+  if (!fast_backend_compiled()) return;  // built without oneDNN: nothing to compare
+  const Weights weights = random_weights(graph, seed);
+  const Network fast(graph, weights, NetworkOptions{0, 0, 2, Backend::Fast});
+  const Network reference(graph, weights, NetworkOptions{0, 0, 2, Backend::Reference});
+  std::vector<int> all;
+  for (const Layer& layer : graph.layers) all.push_back(layer.index);
+  const Tensor input = random_input(graph.input, seed);
+  const std::vector<Tensor> a = fast.forward(input, all);
+  const std::vector<Tensor> b = reference.forward(input, all);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const test::Difference d = test::compare(a[i].data, b[i].data);
+    INFO(what << ": " << graph.describe(all[i]) << " " << to_string(b[i].shape) << ": " << test::describe(d));
+    CHECK(d.max_abs <= 1e-4 * std::max(d.max_magnitude, 1e-3));
+  }
+}
+
+Graph graph_from(const std::string& text) { return build_graph(parse_cfg(text, "fast.cfg")); }
+
+std::string net(int c, int h, int w) {
+  std::ostringstream text;
+  text << "[net]\nwidth=" << w << "\nheight=" << h << "\nchannels=" << c << "\n";
+  return text.str();
+}
+
+}  // namespace
+
+TEST_CASE("the fast path is there exactly when dusk was built with oneDNN") {
+  CHECK(fast_backend_compiled() == (DUSK_HAVE_DNNL != 0));
+  const Graph graph = build_graph(parse_cfg(net(3, 8, 8) + "[convolutional]\nfilters=4\n", "b.cfg"));
+  const Network automatic(graph, random_weights(graph, 1));
+  CHECK(automatic.backend() == (fast_backend_compiled() ? Backend::Fast : Backend::Reference));
+  const Network reference(graph, random_weights(graph, 1), NetworkOptions{0, 0, 0, Backend::Reference});
+  CHECK(reference.backend() == Backend::Reference);
+}
+
+TEST_CASE("convolutions: shapes, groups, strides, dilations, every activation") {
+  struct Case {
+    int c, h, w, filters, size, stride_x, stride_y, pad, groups, dilation, bn;
+    const char* activation;
+  };
+  const Case cases[] = {
+      {3, 17, 19, 16, 3, 1, 1, 1, 1, 1, 1, "leaky"},   {16, 16, 16, 32, 3, 2, 2, 1, 1, 1, 1, "mish"},
+      {17, 13, 11, 33, 3, 1, 1, 1, 1, 1, 0, "swish"},  {32, 9, 9, 32, 3, 1, 1, 1, 32, 1, 1, "leaky"},
+      {24, 15, 15, 24, 3, 2, 2, 1, 24, 1, 1, "relu"},   {8, 12, 12, 16, 3, 1, 1, 1, 2, 1, 1, "logistic"},
+      {64, 8, 8, 255, 1, 1, 1, 0, 1, 1, 0, "linear"},   {7, 10, 10, 15, 5, 1, 1, 2, 1, 1, 1, "tanh"},
+      {16, 14, 14, 16, 3, 1, 1, 1, 1, 2, 1, "leaky"},   {12, 11, 13, 12, 3, 2, 1, 1, 4, 1, 1, "elu"},
+      {16, 20, 20, 8, 1, 2, 2, 0, 1, 1, 1, "relu6"},    {4, 6, 6, 4, 3, 1, 1, 1, 1, 1, 1, "gelu"},
+      {5, 9, 9, 6, 3, 1, 1, 1, 1, 1, 1, "hardtan"},     {6, 9, 9, 6, 3, 1, 1, 1, 1, 1, 1, "hard_mish"},
+      {6, 9, 9, 6, 3, 1, 1, 1, 1, 1, 1, "selu"},        {6, 9, 9, 6, 3, 1, 1, 1, 1, 1, 1, "plse"},
+      {6, 9, 9, 6, 3, 1, 1, 1, 1, 1, 1, "lhtan"},       {6, 9, 9, 6, 3, 1, 1, 1, 1, 1, 1, "loggy"},
+      {6, 9, 9, 6, 3, 1, 1, 1, 1, 1, 1, "relie"},       {6, 9, 9, 6, 3, 1, 1, 1, 1, 1, 1, "ramp"},
+      {6, 9, 9, 6, 3, 1, 1, 1, 1, 1, 1, "revleaky"},    {6, 9, 9, 6, 3, 1, 1, 1, 1, 1, 1, "normalize_channels"},
+      {6, 9, 9, 6, 3, 1, 1, 1, 1, 1, 1, "normalize_channels_softmax"},
+      {6, 9, 9, 6, 3, 1, 1, 1, 1, 1, 1, "normalize_channels_softmax_maxval"},
+      {3, 31, 29, 48, 7, 2, 2, 3, 1, 1, 1, "leaky"},    {40, 6, 6, 40, 5, 1, 1, 2, 40, 1, 1, "leaky"},
+  };
+  for (const Case& c : cases) {
+    std::ostringstream text;
+    text << net(c.c, c.h, c.w) << "[convolutional]\nfilters=" << c.filters << "\nsize=" << c.size
+         << "\nstride_x=" << c.stride_x << "\nstride_y=" << c.stride_y << "\npadding=" << c.pad
+         << "\ngroups=" << c.groups << "\ndilation=" << c.dilation << "\nbatch_normalize=" << c.bn
+         << "\nactivation=" << c.activation << "\n";
+    check_all_layers(graph_from(text.str()), text.str());
+  }
+}
+
+TEST_CASE("convolution followed by a shortcut (fused) and by other readers (not fused)") {
+  const std::string body =
+      "[convolutional]\nfilters=32\nsize=3\npad=1\nbatch_normalize=1\nactivation=mish\n"
+      "[convolutional]\nfilters=16\nsize=1\nbatch_normalize=1\nactivation=mish\n"
+      "[convolutional]\nfilters=32\nsize=3\npad=1\nbatch_normalize=1\nactivation=mish\n"
+      "[shortcut]\nfrom=-3\nactivation=linear\n"
+      "[convolutional]\nfilters=32\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n"
+      "[shortcut]\nfrom=-2\nactivation=leaky\n"
+      "[convolutional]\nfilters=32\nsize=1\nbatch_normalize=1\nactivation=swish\n"
+      "[shortcut]\nfrom=-2\nactivation=logistic\n"
+      "[route]\nlayers=-1,-3\n"  // reads the shortcut and a conv that also feeds a shortcut
+      "[convolutional]\nfilters=24\nsize=1\nactivation=linear\n"
+      "[shortcut]\nfrom=-9\nactivation=linear\n";  // 24 channels + 32: Darknet adds the shared ones
+  check_all_layers(graph_from(net(8, 13, 15) + body), "shortcut chain");
+}
+
+TEST_CASE("pooling, upsampling, routes and channel slices") {
+  const std::string body =
+      "[convolutional]\nfilters=20\nsize=3\npad=1\nactivation=leaky\n"
+      "[maxpool]\nsize=2\nstride=1\n"
+      "[maxpool]\nsize=3\nstride=2\n"
+      "[maxpool]\nsize=5\nstride=1\n"
+      "[local_avgpool]\nsize=3\nstride=2\n"
+      "[upsample]\nstride=2\n"
+      "[route]\nlayers=-1,-4\n"           // 20 + 20 channels, different producers
+      "[route]\nlayers=-1\ngroups=2\ngroup_id=1\n"  // offset 20: not on a 16-channel block
+      "[convolutional]\nfilters=32\nsize=1\nactivation=relu\n"
+      "[route]\nlayers=-1\ngroups=2\ngroup_id=1\n"  // offset 16: on a block
+      "[maxpool]\nsize=2\nstride=2\n"
+      "[upsample]\nstride=2\nscale=0.5\n"
+      "[upsample]\nstride=-2\n"
+      "[avgpool]\n";
+  check_all_layers(graph_from(net(3, 19, 23) + body), "pooling and routes");
+}
+
+TEST_CASE("layers that stay on the reference kernels inside a fast plan") {
+  const std::string body =
+      "[convolutional]\nfilters=16\nsize=3\npad=1\nactivation=leaky\n"
+      "[reorg3d]\nstride=2\n"
+      "[convolutional]\nfilters=16\nsize=1\nactivation=linear\n"
+      "[maxpool]\nmaxpool_depth=1\nout_channels=8\n"
+      "[batchnorm]\n"
+      "[activation]\nactivation=mish\n"
+      "[convolutional]\nfilters=8\nsize=1\nactivation=logistic\n"
+      "[sam]\nfrom=-3\n"
+      "[avgpool]\n"
+      "[convolutional]\nfilters=8\nsize=1\nactivation=logistic\n"
+      "[scale_channels]\nfrom=-4\n"
+      "[shortcut]\nfrom=-6\nweights_type=per_channel\nweights_normalization=softmax\n"
+      "[connected]\noutput=10\nactivation=linear\n"
+      "[softmax]\n";
+  check_all_layers(graph_from(net(3, 16, 16) + body), "reference layers");
+}
+
+#define WHOLE_NETWORK_CASE(dir, file)                                                  \
+  TEST_CASE("fast equals reference on " file) {                                      \
+    check_all_layers(load_graph(test::shared(dir "/" file), GraphOptions{128, 128}), file); \
+  }
+
+WHOLE_NETWORK_CASE("models", "yolo-fastest-1.1.cfg")
+WHOLE_NETWORK_CASE("cfg", "yolov2-tiny.cfg")
+WHOLE_NETWORK_CASE("cfg", "yolov2.cfg")
+WHOLE_NETWORK_CASE("cfg", "yolov3-tiny.cfg")
+WHOLE_NETWORK_CASE("cfg", "yolov3-tiny-prn.cfg")
+WHOLE_NETWORK_CASE("cfg", "yolov3.cfg")
+WHOLE_NETWORK_CASE("cfg", "yolov3-spp.cfg")
+WHOLE_NETWORK_CASE("cfg", "yolov4-tiny.cfg")
+WHOLE_NETWORK_CASE("cfg", "yolov4.cfg")
+WHOLE_NETWORK_CASE("cfg", "yolov4-csp.cfg")
+WHOLE_NETWORK_CASE("cfg", "yolov4x-mish.cfg")
+WHOLE_NETWORK_CASE("cfg", "yolov7-tiny.cfg")
+WHOLE_NETWORK_CASE("cfg", "yolov7.cfg")
+WHOLE_NETWORK_CASE("cfg", "enet-coco.cfg")
+
+TEST_CASE("concurrent forwards on one fast Network equal sequential ones") {
+  if (!fast_backend_compiled()) return;
+  const Graph graph = load_graph(test::shared("cfg/yolov4-tiny.cfg"), GraphOptions{160, 160});
+  const Network network(graph, random_weights(graph, 3), NetworkOptions{0, 0, 2, Backend::Fast});
+  std::vector<Tensor> inputs;
+  std::vector<std::vector<Tensor>> expected;
+  for (unsigned i = 0; i < 3; ++i) {
+    inputs.push_back(random_input(graph.input, i));
+    expected.push_back(network.forward(inputs.back()));
+  }
+  std::vector<std::thread> threads;
+  std::vector<int> mismatches(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 6; ++round) {
+        const std::size_t which = static_cast<std::size_t>(t + round) % inputs.size();
+        const std::vector<Tensor> out = network.forward(inputs[which]);
+        for (std::size_t h = 0; h < out.size(); ++h) {
+          // Plans for fewer threads may sum in another order: equal to rounding.
+          if (test::compare(out[h].data, expected[which][h].data).max_abs > 1e-4) ++mismatches[static_cast<std::size_t>(t)];
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (const int m : mismatches) CHECK(m == 0);
+}
