@@ -88,12 +88,12 @@ bool append_activation(dnnl::post_ops& ops, Activation activation) {
 
 memory::dims dims_of(const Shape& s) { return {1, s.c, s.h, s.w}; }
 
-// The channel-blocked tag a descriptor uses (nChw16c, nChw8c), else nchw.
-Tag blocked_tag_of(const Desc& desc) {
-  const auto& blocking = desc.data.format_desc.blocking;
-  if (desc.data.format_kind == dnnl_blocked && blocking.inner_nblks == 1 && blocking.inner_idxs[0] == 1) {
-    if (blocking.inner_blks[0] == 16) return Tag::nChw16c;
-    if (blocking.inner_blks[0] == 8) return Tag::nChw8c;
+// The layout tag a value's descriptor has among those convolutions produce
+// (NHWC, channel-blocked, plain), so that a concatenation or a slice can keep it.
+Tag tag_of(const Desc& desc) {
+  const memory::dims dims = desc.dims();
+  for (const Tag tag : {Tag::nhwc, Tag::nChw16c, Tag::nChw8c, Tag::nchw}) {
+    if (Desc(dims, kF32, tag) == desc) return tag;
   }
   return Tag::nchw;
 }
@@ -446,7 +446,7 @@ class Builder {
     }
     dnnl::concat::primitive_desc pd;
     try {
-      pd = dnnl::concat::primitive_desc(Desc(dims_of(layer.out), kF32, blocked_tag_of(descs.front())), 1, descs,
+      pd = dnnl::concat::primitive_desc(Desc(dims_of(layer.out), kF32, tag_of(descs.front())), 1, descs,
                                         plan_.engine, attributes());
     } catch (const dnnl::error&) {
       return false;
@@ -472,7 +472,7 @@ class Builder {
       return false;  // the slice does not start on a channel block
     }
     const int view = add_value(slice, layer.out, source);
-    const Desc dst_desc(dims_of(layer.out), kF32, blocked_tag_of(whole));
+    const Desc dst_desc(dims_of(layer.out), kF32, tag_of(whole));
     dnnl::reorder::primitive_desc pd;
     try {
       pd = dnnl::reorder::primitive_desc(plan_.engine, slice, plan_.engine, dst_desc, attributes());
