@@ -38,6 +38,8 @@ struct DetectArgs {
   int threads = 0;
   std::string size;
   std::string backend = "auto";
+  std::int64_t max_image_pixels = kMaxImagePixels;
+  std::int64_t max_memory_mb = kDefaultMaxActivationBytes >> 20;
 };
 
 bool has_image_extension(const fs::path& path) {
@@ -152,8 +154,9 @@ int run_detect(const DetectArgs& args) {
   check_outputs(args, images);
   if (!args.out_dir.empty()) fs::create_directories(args.out_dir);
 
-  const Network network =
-      load_network(args.cfg, args.weights, NetworkOptions{size.width, size.height, args.threads, parse_backend(args.backend)});
+  const Network network = load_network(args.cfg, args.weights,
+                                       NetworkOptions{size.width, size.height, args.threads, parse_backend(args.backend),
+                                                      args.max_memory_mb << 20});
   const std::vector<int> heads = network.graph().head_layers();
   const Detector detector(network, options);
   const Layer& head = network.graph().layers[static_cast<std::size_t>(heads.back())];
@@ -173,7 +176,7 @@ int run_detect(const DetectArgs& args) {
     const std::string& path = images[i];
     if (progress) std::cerr << "\r[" << i + 1 << "/" << images.size() << "] " << path << "\033[K" << std::flush;
     try {
-      Image image = load_image(path);
+      Image image = load_image(path, args.max_image_pixels);
       const auto start = std::chrono::steady_clock::now();
       const std::vector<Detection> detections = detector.detect(image);
       const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -228,6 +231,12 @@ void add_detect_command(CLI::App& app, std::function<int()>& action) {
   command->add_option("--threads", args->threads, "threads to use (default: all cores)")->check(CLI::NonNegativeNumber);
   command->add_option("--size", args->size, "network input size WxH instead of the cfg's");
   command->add_option("--backend", args->backend, "auto, fast (oneDNN) or ref (reference kernels)")->capture_default_str();
+  command->add_option("--max-image-pixels", args->max_image_pixels, "refuse images with more pixels than this")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  command->add_option("--max-memory", args->max_memory_mb, "refuse networks whose layer outputs need more MiB")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30));
   command->callback([args, &action] { action = [args] { return run_detect(*args); }; });
 }
 

@@ -25,6 +25,7 @@ struct ForwardArgs {
   std::string dump;
   std::string backend = "auto";
   int threads = 0;
+  std::int64_t max_memory_mb = kDefaultMaxActivationBytes >> 20;
 };
 
 bool is_raw_tensor(const std::string& path) {
@@ -72,7 +73,8 @@ void describe_output(const Graph& graph, int index, const Tensor& tensor, const 
 int run_forward(const ForwardArgs& args) {
   const Size size = parse_size(args.size);
   const Network network =
-      load_network(args.cfg, args.weights, NetworkOptions{size.width, size.height, args.threads, parse_backend(args.backend)});
+      load_network(args.cfg, args.weights,
+                   NetworkOptions{size.width, size.height, args.threads, parse_backend(args.backend), args.max_memory_mb << 20});
   const Graph& graph = network.graph();
   std::vector<int> layers = parse_layer_list(args.layers, graph);
   if (layers.empty()) layers = graph.head_layers();
@@ -107,6 +109,9 @@ void add_forward_command(CLI::App& app, std::function<int()>& action) {
   command->add_option("--dump", args->dump, "directory for layer<N>_<C>x<H>x<W>.f32 files");
   command->add_option("--threads", args->threads, "threads to use (default: all cores)")->check(CLI::NonNegativeNumber);
   command->add_option("--backend", args->backend, "auto, fast (oneDNN) or ref (reference kernels)")->capture_default_str();
+  command->add_option("--max-memory", args->max_memory_mb, "refuse networks whose layer outputs need more MiB")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30));
   command->callback([args, &action] { action = [args] { return run_forward(*args); }; });
 }
 

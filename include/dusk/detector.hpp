@@ -51,6 +51,7 @@ struct DetectorOptions {
   int height = 0;
   int threads = 0;               // 0: all cores
   Backend backend = Backend::Auto;
+  std::int64_t max_image_pixels = kMaxImagePixels;  // for detect(path)
   std::vector<std::string> labels;  // class names; empty: class ids
 };
 

@@ -171,6 +171,9 @@ struct Graph {
   int stride = 1;  // total downsampling; input sizes must be multiples of it
 
   std::vector<int> head_layers() const;  // yolo, Gaussian_yolo and region layers
+  // Bytes of layer outputs alive at once at the worst point of a forward
+  // pass, each output freed after its last reader.
+  std::int64_t peak_activation_bytes() const;
   std::int64_t total_params() const;
   double total_bflops() const;
   // "layer 12 [convolutional] (yolov4.cfg:140)" for messages.

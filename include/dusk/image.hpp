@@ -7,6 +7,9 @@
 
 namespace dusk {
 
+inline constexpr std::int64_t kMaxImagePixels = std::int64_t{1} << 26;  // 67 Mpx, e.g. 8192 x 8192
+inline constexpr std::size_t kMaxImageBytes = std::size_t{1} << 30;
+
 struct Image {
   int w = 0;
   int h = 0;
@@ -20,10 +23,12 @@ struct Image {
 };
 
 // Decodes JPEG, PNG, BMP, TGA, GIF (first frame), PNM into 3-channel RGB.
-// Grey is replicated, alpha dropped. The header is checked against
-// kMaxImagePixels before any pixel is decoded.
-Image load_image(const std::string& path);
-Image decode_image(const std::vector<unsigned char>& bytes, const std::string& source);
+// Grey is replicated, alpha dropped. The size in the header is checked
+// against `max_pixels` before any pixel is decoded, so a small file that
+// claims a huge image (a decompression bomb) costs nothing.
+Image load_image(const std::string& path, std::int64_t max_pixels = kMaxImagePixels);
+Image decode_image(const std::vector<unsigned char>& bytes, const std::string& source,
+                   std::int64_t max_pixels = kMaxImagePixels);
 
 // Darknet's resize_image: bilinear, corners aligned, in two passes.
 Image resize_image(const Image& image, int width, int height);
@@ -50,7 +55,5 @@ std::vector<unsigned char> encode_image(const Image& image, ImageFormat format);
 // Writes the encoded image through a temporary file, so it appears whole.
 void save_image(const Image& image, const std::string& path, ImageFormat format);
 
-inline constexpr std::int64_t kMaxImagePixels = std::int64_t{1} << 28;  // 268 Mpx
-inline constexpr std::size_t kMaxImageBytes = std::size_t{1} << 30;
 
 }  // namespace dusk

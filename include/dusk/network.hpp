@@ -19,6 +19,8 @@ struct Tensor {
   explicit Tensor(Shape s, float fill = 0.0f) : shape(s), data(static_cast<std::size_t>(s.size()), fill) {}
 };
 
+inline constexpr std::int64_t kDefaultMaxActivationBytes = std::int64_t{8} << 30;
+
 enum class Backend {
   Auto,       // Fast when dusk was built with oneDNN, else Reference
   Reference,  // the plain loops every fast kernel is tested against
@@ -30,6 +32,9 @@ struct NetworkOptions {
   int height = 0;  // 0: the cfg's [net] height
   int threads = 0;  // 0: all cores; calls made at the same time share them
   Backend backend = Backend::Auto;  // DUSK_BACKEND=ref (or fast) in the environment overrides it
+  // Refuse networks whose layer outputs would need more memory than this
+  // (Graph::peak_activation_bytes), before allocating any of it.
+  std::int64_t max_activation_bytes = kDefaultMaxActivationBytes;
 };
 
 // BatchNorm folding constant, as in Darknet's normalize and fuse steps.

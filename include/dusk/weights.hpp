@@ -89,7 +89,8 @@ void check_weights_fit(const Graph& graph, const Weights& weights, int layer_cou
 void write_weights(const std::string& path, const Graph& graph, const Weights& weights, int layer_count = -1);
 std::vector<char> serialize_weights(const Graph& graph, const Weights& weights, int layer_count = -1);
 
-// Seeded random parameters shaped for the graph: kernels with variance
+// Seeded random parameters shaped for the graph (refused above
+// kMaxRandomWeightFloats, since nothing bounds a cfg's parameter count): kernels with variance
 // 1/fan_in, BatchNorm variance in [0.5, 2], scales in [0.5, 1.5], means and
 // biases small. The same seed always gives the same floats. Signals stay
 // tame (|values| ~0.1..10 at the heads of every public cfg) and the networks
@@ -124,6 +125,7 @@ LayerStats layer_stats(const Layer& layer, const LayerParams& params);
 inline constexpr float kNearZeroVariance = 1e-5f;  // the BatchNorm epsilon: below it eps dominates
 inline constexpr float kDeadScale = 1e-6f;
 
+inline constexpr std::int64_t kMaxRandomWeightFloats = std::int64_t{1} << 30;
 inline constexpr std::uint64_t kMaxTrailingBytes = std::uint64_t{1} << 30;
 
 }  // namespace dusk

@@ -21,6 +21,18 @@ Color class_color(int class_id, int classes) {
   return Color{channel(0), channel(1), channel(2)};
 }
 
+namespace {
+
+// A coordinate as a pixel index inside [0, limit - 1]; NaN and huge values
+// (from broken weights) are clamped before conversion, never converted raw.
+int pixel(float value, int limit) {
+  if (!(value > 0)) return 0;
+  if (value >= static_cast<float>(limit - 1)) return limit - 1;
+  return static_cast<int>(value);
+}
+
+}  // namespace
+
 void draw_detections(Image& image, const std::vector<Detection>& detections, int classes) {
   std::vector<const Detection*> order;
   for (const Detection& d : detections) order.push_back(&d);
@@ -31,10 +43,10 @@ void draw_detections(Image& image, const std::vector<Detection>& detections, int
   const int scale = std::max(1, side / 250);
   for (const Detection* d : order) {
     const Color color = class_color(d->class_id, classes);
-    const int left = std::clamp(static_cast<int>(d->box.left), 0, image.w - 1);
-    const int top = std::clamp(static_cast<int>(d->box.top), 0, image.h - 1);
-    const int right = std::clamp(static_cast<int>(d->box.left + d->box.width), 0, image.w - 1);
-    const int bottom = std::clamp(static_cast<int>(d->box.top + d->box.height), 0, image.h - 1);
+    const int left = pixel(d->box.left, image.w);
+    const int top = pixel(d->box.top, image.h);
+    const int right = pixel(d->box.left + d->box.width, image.w);
+    const int bottom = pixel(d->box.top + d->box.height, image.h);
     draw_rectangle(image, left, top, right, bottom, color, thickness);
     char text[256];
     std::snprintf(text, sizeof text, "%s %.0f%%", d->label.c_str(), static_cast<double>(d->confidence) * 100);

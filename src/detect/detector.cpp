@@ -95,7 +95,9 @@ Detector::Detector(Network network, DetectorOptions options) : network_(std::mov
   last_head(network_.graph());  // fails early for a graph without heads
 }
 
-std::vector<Detection> Detector::detect(const std::string& image_path) const { return detect(load_image(image_path)); }
+std::vector<Detection> Detector::detect(const std::string& image_path) const {
+  return detect(load_image(image_path, options_.max_image_pixels));
+}
 
 std::vector<Detection> Detector::detect(const Image& image) const {
   if (image.c != 3 || image.w < 1 || image.h < 1) {

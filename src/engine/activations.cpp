@@ -18,10 +18,12 @@ float softplus(float x) {
   return std::log(std::exp(x) + 1.f);
 }
 
+// Darknet converts floor(x) to int to test its parity; fmod gives the same
+// answer without overflowing for huge or non-finite x.
 float stair(float x) {
-  const int n = static_cast<int>(std::floor(x));
-  if (n % 2 == 0) return std::floor(x / 2.f);
-  return (x - static_cast<float>(n)) + std::floor(x / 2.f);
+  const float n = std::floor(x);
+  if (std::fmod(n, 2.f) == 0) return std::floor(x / 2.f);
+  return (x - n) + std::floor(x / 2.f);
 }
 
 // normalize_channels: positive parts divided by their sum over channels.

@@ -134,6 +134,13 @@ std::vector<Tensor> Network::Impl::run_reference(const Tensor& input, const std:
 Network::Network(Graph graph, Weights weights, const NetworkOptions& options) {
   auto impl = std::make_shared<Impl>();
   check_weights_fit(graph, weights);
+  const std::int64_t activations = graph.peak_activation_bytes();
+  if (activations > options.max_activation_bytes) {
+    throw Error(cat(graph.source, ": at ", graph.input.w, "x", graph.input.h, " the layer outputs need ",
+                    activations >> 20, " MiB, more than the limit of ", options.max_activation_bytes >> 20,
+                    " MiB; use a smaller input size, or raise the limit (--max-memory, "
+                    "NetworkOptions::max_activation_bytes)"));
+  }
   impl->folded.reserve(graph.layers.size());
   for (const Layer& layer : graph.layers) {
     LayerParams& params = weights.layers[static_cast<std::size_t>(layer.index)];

@@ -2,6 +2,8 @@
 // layer. Three passes: read every section's spec, work out the network's
 // stride (so a bad input size gets its own message), then infer shapes.
 #include <algorithm>
+#include <limits>
+#include <utility>
 
 #include "dusk/error.hpp"
 #include "dusk/graph.hpp"
@@ -23,13 +25,19 @@ Shape read_network_input(const Cfg& cfg, const GraphOptions& options, std::vecto
   }
   SectionReader reader(cfg.source, net);
   Shape input;
-  input.w = reader.get_int("width", 0, 0, kMaxInputSide);
-  input.h = reader.get_int("height", 0, 0, kMaxInputSide);
+  input.w = reader.get_int("width", 0, 0, std::numeric_limits<int>::max());
+  input.h = reader.get_int("height", 0, 0, std::numeric_limits<int>::max());
+  for (const auto& [key, side] : {std::pair{"width", input.w}, std::pair{"height", input.h}}) {
+    if (side > kMaxInputSide) {
+      throw Error(cat(reader.where(key), ": [net] ", key, "=", side, " is larger than dusk's limit of ", kMaxInputSide,
+                      " (dusk::kMaxInputSide); give a smaller input size with --size"));
+    }
+  }
   input.c = reader.get_int("channels", 3, 1, kMaxChannels);
   reader.collect_warnings(warnings);
   if (options.width < 0 || options.width > kMaxInputSide || options.height < 0 || options.height > kMaxInputSide) {
     throw Error(cat("input size ", options.width, "x", options.height, " is out of range; use 1..", kMaxInputSide,
-                    " for each side"));
+                    " for each side (dusk::kMaxInputSide)"));
   }
   if (options.width > 0) input.w = options.width;
   if (options.height > 0) input.h = options.height;
@@ -68,6 +76,29 @@ std::vector<int> Graph::head_layers() const {
   return heads;
 }
 
+std::int64_t Graph::peak_activation_bytes() const {
+  std::vector<int> last_reader(layers.size(), -1);
+  for (const Layer& layer : layers) {
+    for (const int producer : layer.inputs) {
+      if (producer >= 0) last_reader[static_cast<std::size_t>(producer)] = layer.index;
+    }
+  }
+  std::int64_t live = input.size();
+  std::int64_t peak = live;
+  for (const Layer& layer : layers) {
+    live += layer.out.size();
+    peak = std::max(peak, live);
+    for (const int producer : layer.inputs) {
+      if (producer >= 0 && last_reader[static_cast<std::size_t>(producer)] == layer.index) {
+        live -= layers[static_cast<std::size_t>(producer)].out.size();
+        last_reader[static_cast<std::size_t>(producer)] = -2;  // a layer may read a producer twice
+      }
+    }
+    if (last_reader[static_cast<std::size_t>(layer.index)] == -1) live -= layer.out.size();
+  }
+  return peak * static_cast<std::int64_t>(sizeof(float));
+}
+
 std::int64_t Graph::total_params() const {
   std::int64_t total = 0;
   for (const Layer& layer : layers) total += layer.param_count;
@@ -93,7 +124,8 @@ Graph build_graph(const Cfg& cfg, const GraphOptions& options) {
 
   const int layer_count = static_cast<int>(cfg.sections.size()) - 1;
   if (layer_count > kMaxLayers) {
-    throw Error(cat(cfg.source, ": has ", layer_count, " layers, more than the limit of ", kMaxLayers));
+    throw Error(cat(cfg.source, ": has ", layer_count, " layers, more than dusk's limit of ", kMaxLayers,
+                    " (dusk::kMaxLayers); a genuine cfg this deep needs a rebuild with a larger limit"));
   }
   if (layer_count == 0) throw Error(cat(cfg.source, ": has a [net] section but no layers"));
 

@@ -143,7 +143,7 @@ Shape infer_reorg(const Layer& layer, const ShapeChecker& check, const Shape& in
 // The most common Darknet mistake: the conv before a head keeps the filters
 // of another class count.
 void check_head_channels(const Layer& layer, const ShapeChecker& check, const Graph& graph, const Shape& in,
-                         int expected, const std::string& formula) {
+                         std::int64_t expected, const std::string& formula) {
   if (in.c == expected) return;
   const int producer = layer.inputs.front();
   std::string fix;
@@ -158,14 +158,14 @@ Shape infer_head(const Layer& layer, const ShapeChecker& check, const Graph& gra
   check.require_spatial(in);
   if (layer.kind == LayerKind::Region) {
     const RegionSpec& spec = layer.as<RegionSpec>();
-    check_head_channels(layer, check, graph, in, spec.num * (spec.classes + spec.coords + 1),
+    check_head_channels(layer, check, graph, in, std::int64_t{spec.num} * (spec.classes + spec.coords + 1),
                         cat("num ", spec.num, " x (classes ", spec.classes, " + coords ", spec.coords, " + 1)"));
     return in;
   }
   const YoloSpec& spec = layer.as<YoloSpec>();
   const int per_anchor = layer.kind == LayerKind::GaussianYolo ? 9 : 5;
   const int masks = static_cast<int>(spec.mask.size());
-  check_head_channels(layer, check, graph, in, masks * (spec.classes + per_anchor),
+  check_head_channels(layer, check, graph, in, std::int64_t{masks} * (spec.classes + per_anchor),
                       cat(masks, " masks x (classes ", spec.classes, " + ", per_anchor, ")"));
   return in;
 }
@@ -255,7 +255,9 @@ void infer_shapes(Layer& layer, const Graph& graph) {
 Downsampling layer_downsampling(const Layer& layer, const std::vector<Downsampling>& earlier) {
   const auto at = [&](int producer) { return producer < 0 ? Downsampling{} : earlier.at(producer); };
   const Downsampling in = at(layer.inputs.front());
-  const auto scaled = [&](int sx, int sy) { return Downsampling{in.x * sx, in.y * sy}; };
+  // Saturating: a cfg can stack strides far past any input size.
+  const auto times = [](int a, int b) { return static_cast<int>(std::min<std::int64_t>(std::int64_t{a} * b, 1 << 30)); };
+  const auto scaled = [&](int sx, int sy) { return Downsampling{times(in.x, sx), times(in.y, sy)}; };
   switch (layer.kind) {
     case LayerKind::Convolutional: return scaled(layer.as<ConvSpec>().stride_x, layer.as<ConvSpec>().stride_y);
     case LayerKind::Maxpool:

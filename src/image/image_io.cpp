@@ -14,7 +14,7 @@ Image::Image(int width, int height, int channels, float fill)
     : w(width), h(height), c(channels),
       data(static_cast<std::size_t>(width) * static_cast<std::size_t>(height) * static_cast<std::size_t>(channels), fill) {}
 
-Image decode_image(const std::vector<unsigned char>& bytes, const std::string& source) {
+Image decode_image(const std::vector<unsigned char>& bytes, const std::string& source, std::int64_t max_pixels) {
   if (bytes.size() > static_cast<std::size_t>(INT32_MAX)) {
     throw Error(cat(source, ": image file is larger than 2 GiB; dusk cannot decode it"));
   }
@@ -26,9 +26,13 @@ Image decode_image(const std::vector<unsigned char>& bytes, const std::string& s
     throw Error(cat(source, ": not a readable image (", stbi_failure_reason(),
                     "); dusk reads JPEG, PNG, BMP, TGA, GIF and PNM"));
   }
-  if (width <= 0 || height <= 0 || std::int64_t{width} * height > kMaxImagePixels) {
-    throw Error(cat(source, ": image header claims ", width, "x", height, " pixels, more than the limit of ",
-                    kMaxImagePixels, " pixels; the file is corrupt or too large"));
+  if (width <= 0 || height <= 0) {
+    throw Error(cat(source, ": image header claims ", width, "x", height, " pixels; the file is corrupt"));
+  }
+  if (std::int64_t{width} * height > max_pixels) {
+    throw Error(cat(source, ": image is ", width, "x", height, " = ", std::int64_t{width} * height,
+                    " pixels, more than the limit of ", max_pixels,
+                    "; raise it with --max-image-pixels if the image is genuine"));
   }
   const std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
       stbi_load_from_memory(bytes.data(), length, &width, &height, &channels, 3), stbi_image_free);
@@ -43,9 +47,9 @@ Image decode_image(const std::vector<unsigned char>& bytes, const std::string& s
   return image;
 }
 
-Image load_image(const std::string& path) {
+Image load_image(const std::string& path, std::int64_t max_pixels) {
   const std::vector<char> bytes = read_file(path, kMaxImageBytes, "image");
-  return decode_image(std::vector<unsigned char>(bytes.begin(), bytes.end()), path);
+  return decode_image(std::vector<unsigned char>(bytes.begin(), bytes.end()), path, max_pixels);
 }
 
 }  // namespace dusk

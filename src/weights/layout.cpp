@@ -3,7 +3,9 @@
 
 namespace dusk {
 
-bool WeightsHeader::seen_is_64bit() const { return major * 10 + minor >= 2 && major < 1000 && minor < 1000; }
+bool WeightsHeader::seen_is_64bit() const {
+  return std::int64_t{major} * 10 + minor >= 2 && major < 1000 && minor < 1000;  // garbage headers must not overflow
+}
 
 bool WeightsHeader::transposed() const { return major > 1000 || minor > 1000; }
 

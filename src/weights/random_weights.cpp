@@ -3,6 +3,8 @@
 #include <cmath>
 #include <random>
 
+#include "dusk/error.hpp"
+#include "util/text.hpp"
 #include "weights/blocks.hpp"
 
 namespace dusk {
@@ -34,6 +36,10 @@ std::int64_t fan_in(const Layer& layer) {
 }  // namespace
 
 Weights random_weights(const Graph& graph, std::uint64_t seed) {
+  if (graph.total_params() > kMaxRandomWeightFloats) {
+    throw Error(cat(graph.source, " has ", graph.total_params(), " parameters, more than the ", kMaxRandomWeightFloats,
+                    " that random weights are made for (dusk::kMaxRandomWeightFloats); give a weights file"));
+  }
   Weights weights;
   weights.layers.resize(graph.layers.size());
   Uniform uniform(seed);

@@ -11,7 +11,9 @@
 #include <tuple>
 #include <string_view>
 
+#include "dusk/error.hpp"
 #include "engine/dnnl/fast_steps.hpp"
+#include "util/text.hpp"
 #include "util/memory.hpp"
 
 namespace dusk {
@@ -599,7 +601,12 @@ std::unique_ptr<FastPlan> FastPlan::build(const Graph& graph, std::vector<Folded
   auto impl = std::make_unique<Impl>();
   impl->engine = weights.impl->engine;
   impl->threads = threads;
-  Builder(graph, folded, *impl, weights).build(keep);
+  try {
+    Builder(graph, folded, *impl, weights).build(keep);
+  } catch (const dnnl::error& error) {
+    throw Error(cat(graph.source, ": oneDNN could not compile the network (", error.what(),
+                    "); run it on the reference kernels with --backend ref"));
+  }
   return std::unique_ptr<FastPlan>(new FastPlan(std::move(impl)));
 }
 
@@ -616,8 +623,13 @@ std::vector<Tensor> FastPlan::run(const Tensor& input) const {
   if (!frame) frame = std::make_unique<fast::Frame>(impl_->engine, impl_->values, impl_->slot_bytes, impl_->scratchpads);
   frame->threads = impl_->threads;
   frame->memory(0).set_data_handle(const_cast<float*>(input.data.data()));
-  for (const auto& step : impl_->steps) step->run(*frame);
-  frame->stream().wait();
+  try {
+    for (const auto& step : impl_->steps) step->run(*frame);
+    frame->stream().wait();
+  } catch (const dnnl::error& error) {
+    throw Error(cat("oneDNN failed while running the network (", error.what(),
+                    "); run it on the reference kernels with --backend ref"));
+  }
 
   std::vector<Tensor> outputs;
   for (std::size_t i = 0; i < impl_->outputs.size(); ++i) {

@@ -1,0 +1,57 @@
+// One Detector shared by 8 threads, 50 detections each, gives exactly the
+// sequential results. scripts/test --tsan runs this under ThreadSanitizer.
+#include <doctest/doctest.h>
+
+#include <thread>
+
+#include "dusk/dusk.hpp"
+#include "support/paths.hpp"
+
+using namespace dusk;
+
+namespace {
+
+bool identical(const std::vector<Detection>& a, const std::vector<Detection>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i].class_id != b[i].class_id || a[i].confidence != b[i].confidence || a[i].box.left != b[i].box.left ||
+        a[i].box.top != b[i].box.top || a[i].box.width != b[i].box.width || a[i].box.height != b[i].box.height ||
+        a[i].label != b[i].label) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("8 threads x 50 detections on one Detector equal the sequential results") {
+  DetectorOptions options;
+  options.labels = load_labels(test::shared("models/coco.names"));
+  // One thread per call: the calls themselves are the parallelism here, and
+  // ThreadSanitizer then sees no OpenMP teams (libgomp is not instrumented).
+  options.threads = 1;
+  const Detector detector(test::shared("models/yolo-fastest-1.1.cfg"), test::shared("models/yolo-fastest-1.1.weights"),
+                          options);
+  std::vector<Image> images;
+  for (const char* name : {"dog.jpg", "kite.jpg", "horses.jpg", "person.jpg", "eagle.jpg"}) {
+    images.push_back(load_image(test::darknet_data(name)));
+  }
+  std::vector<std::vector<Detection>> expected;
+  for (const Image& image : images) expected.push_back(detector.detect(image));
+
+  constexpr int kThreads = 8;
+  constexpr int kDetections = 50;
+  std::vector<int> mismatches(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kDetections; ++i) {
+        const std::size_t which = static_cast<std::size_t>(t * 7 + i) % images.size();
+        if (!identical(detector.detect(images[which]), expected[which])) ++mismatches[static_cast<std::size_t>(t)];
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (int t = 0; t < kThreads; ++t) CHECK(mismatches[static_cast<std::size_t>(t)] == 0);
+}
