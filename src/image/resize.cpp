@@ -11,8 +11,10 @@ Image resize_image(const Image& image, int width, int height) {
   if (image.w == width && image.h == height) return image;
   Image resized(width, height, image.c);
   Image part(width, image.h, image.c);  // resized horizontally only
-  const float w_scale = static_cast<float>(image.w - 1) / static_cast<float>(width - 1);
-  const float h_scale = static_cast<float>(image.h - 1) / static_cast<float>(height - 1);
+  // A 1-pixel-wide or -high target would divide by zero (Darknet then reads
+  // out of bounds); it samples the first row or column instead.
+  const float w_scale = width > 1 ? static_cast<float>(image.w - 1) / static_cast<float>(width - 1) : 0.f;
+  const float h_scale = height > 1 ? static_cast<float>(image.h - 1) / static_cast<float>(height - 1) : 0.f;
   for (int k = 0; k < image.c; ++k) {
     for (int r = 0; r < image.h; ++r) {
       for (int c = 0; c < width; ++c) {
