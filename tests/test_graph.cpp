@@ -198,7 +198,8 @@ TEST_CASE("input sizes that are not a multiple of the network's stride") {
 
 TEST_CASE("limits stop absurd cfgs before anything is allocated") {
   CHECK(error_of("[net]\nwidth=100000\nheight=8\n[convolutional]\n") ==
-        "t.cfg:2: [net] width=100000 is invalid; expected an integer from 0 to 16384");
+        "t.cfg:2: [net] width=100000 is larger than dusk's limit of 16384 (dusk::kMaxInputSide); give a smaller "
+        "input size with --size");
   CHECK(error_of("[net]\nwidth=16384\nheight=16384\nchannels=3\n[convolutional]\nfilters=65536\nsize=1\n").find(
             "would produce 65536x16384x16384") != std::string::npos);
 }

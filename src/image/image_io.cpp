@@ -34,15 +34,21 @@ Image decode_image(const std::vector<unsigned char>& bytes, const std::string& s
                     " pixels, more than the limit of ", max_pixels,
                     "; raise it with --max-image-pixels if the image is genuine"));
   }
+  // Decoded in the file's own channel count: stb's conversion of 16-bit
+  // PNM files to another count reads out of bounds, so dusk converts itself.
   const std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
-      stbi_load_from_memory(bytes.data(), length, &width, &height, &channels, 3), stbi_image_free);
+      stbi_load_from_memory(bytes.data(), length, &width, &height, &channels, 0), stbi_image_free);
   if (!pixels) {
     throw Error(cat(source, ": cannot decode image (", stbi_failure_reason(), "); the file may be truncated or corrupt"));
   }
+  if (channels < 1 || channels > 4) throw Error(cat(source, ": image has ", channels, " channels; expected 1 to 4"));
   Image image(width, height, 3);
   const std::size_t plane = static_cast<std::size_t>(width) * height;
+  const std::size_t stride = static_cast<std::size_t>(channels);
+  const bool grey = channels < 3;  // grey, or grey and alpha
   for (std::size_t i = 0; i < plane; ++i) {
-    for (int k = 0; k < 3; ++k) image.data[k * plane + i] = static_cast<float>(pixels.get()[i * 3 + k]) / 255.f;
+    const stbi_uc* pixel = pixels.get() + i * stride;
+    for (std::size_t k = 0; k < 3; ++k) image.data[k * plane + i] = static_cast<float>(pixel[grey ? 0 : k]) / 255.f;
   }
   return image;
 }

@@ -466,7 +466,7 @@ class Builder {
     const RouteSpec& s = layer.as<RouteSpec>();
     const int source = value_of(s.layers.front());
     if (source == 0) return false;  // views of the caller's input are not supported
-    const Desc& whole = plan_.values[static_cast<std::size_t>(source)].desc;
+    const Desc whole = plan_.values[static_cast<std::size_t>(source)].desc;  // a copy: add_value may reallocate
     Desc slice;
     try {
       slice = whole.submemory_desc(dims_of(layer.out), {0, memory::dim{layer.out.c} * s.group_id, 0, 0});
@@ -494,7 +494,7 @@ class Builder {
       return false;
     }
     const int a = value_of(layer.inputs.front());
-    const Desc& desc = plan_.values[static_cast<std::size_t>(a)].desc;
+    const Desc desc = plan_.values[static_cast<std::size_t>(a)].desc;  // a copy: as_desc may reallocate
     dnnl::post_ops ops;
     const bool activation_fused = append_activation(ops, s.activation);
     dnnl::binary::primitive_desc pd;
