@@ -6,24 +6,10 @@
 
 #include "dusk/dusk.hpp"
 #include "support/paths.hpp"
+#include "support/reference_detections.hpp"
 
 using namespace dusk;
 
-namespace {
-
-bool identical(const std::vector<Detection>& a, const std::vector<Detection>& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (a[i].class_id != b[i].class_id || a[i].confidence != b[i].confidence || a[i].box.left != b[i].box.left ||
-        a[i].box.top != b[i].box.top || a[i].box.width != b[i].box.width || a[i].box.height != b[i].box.height ||
-        a[i].label != b[i].label) {
-      return false;
-    }
-  }
-  return true;
-}
-
-}  // namespace
 
 TEST_CASE("8 threads x 50 detections on one Detector equal the sequential results") {
   DetectorOptions options;
@@ -48,7 +34,7 @@ TEST_CASE("8 threads x 50 detections on one Detector equal the sequential result
     threads.emplace_back([&, t] {
       for (int i = 0; i < kDetections; ++i) {
         const std::size_t which = static_cast<std::size_t>(t * 7 + i) % images.size();
-        if (!identical(detector.detect(images[which]), expected[which])) ++mismatches[static_cast<std::size_t>(t)];
+        if (!test::identical_detections(detector.detect(images[which]), expected[which])) ++mismatches[static_cast<std::size_t>(t)];
       }
     });
   }

@@ -31,17 +31,6 @@ void check_against_darknet(bool letterbox, const std::string& reference) {
   for (const std::string& problem : problems) FAIL_CHECK(problem);
 }
 
-bool same(const std::vector<Detection>& a, const std::vector<Detection>& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (a[i].class_id != b[i].class_id || a[i].confidence != b[i].confidence || a[i].box.left != b[i].box.left ||
-        a[i].box.top != b[i].box.top || a[i].box.width != b[i].box.width || a[i].box.height != b[i].box.height) {
-      return false;
-    }
-  }
-  return true;
-}
-
 }  // namespace
 
 TEST_CASE("yolo-fastest-1.1 on dog.jpg finds Darknet's detections (stretch)") {
@@ -204,8 +193,8 @@ TEST_CASE("pixel buffers (RGB, BGR, padded rows) give the same detections as the
       }
     }
   }
-  CHECK(same(detector.detect(rgb.data(), image.w, image.h, stride, PixelFormat::RGB), expected));
-  CHECK(same(detector.detect(bgr.data(), image.w, image.h, stride, PixelFormat::BGR), expected));
+  CHECK(test::identical_detections(detector.detect(rgb.data(), image.w, image.h, stride, PixelFormat::RGB), expected));
+  CHECK(test::identical_detections(detector.detect(bgr.data(), image.w, image.h, stride, PixelFormat::BGR), expected));
   CHECK_THROWS_WITH_AS(detector.detect(rgb.data(), image.w, image.h, 10, PixelFormat::RGB),
                        doctest::Contains("stride of at least 3 x width"), Error);
 }
@@ -225,7 +214,7 @@ TEST_CASE("detect from 4 threads on one Detector equals sequential detection") {
     });
   }
   for (std::thread& thread : threads) thread.join();
-  for (std::size_t i = 0; i < parallel.size(); ++i) CHECK(same(parallel[i], sequential[i % images.size()]));
+  for (std::size_t i = 0; i < parallel.size(); ++i) CHECK(test::identical_detections(parallel[i], sequential[i % images.size()]));
 }
 
 TEST_CASE("labels come from the names file; detectors refuse graphs without heads") {

@@ -31,6 +31,18 @@ float pixel_iou(const PixelBox& a, const PixelBox& b) {
   return inter / (a.width * a.height + b.width * b.height - inter);
 }
 
+bool identical_detections(const std::vector<Detection>& a, const std::vector<Detection>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i].class_id != b[i].class_id || a[i].label != b[i].label || a[i].confidence != b[i].confidence ||
+        a[i].box.left != b[i].box.left || a[i].box.top != b[i].box.top || a[i].box.width != b[i].box.width ||
+        a[i].box.height != b[i].box.height) {
+      return false;
+    }
+  }
+  return true;
+}
+
 std::vector<std::string> match_detections(const std::vector<ReferenceDetection>& expected,
                                           const std::vector<Detection>& actual, float prob_tolerance, float min_iou) {
   std::vector<std::string> problems;

@@ -19,6 +19,9 @@ std::vector<ReferenceDetection> read_reference_detections(const std::string& pat
 
 float pixel_iou(const PixelBox& a, const PixelBox& b);
 
+// Bit-for-bit the same detections in the same order.
+bool identical_detections(const std::vector<Detection>& a, const std::vector<Detection>& b);
+
 // One line per problem; empty when every reference detection has a
 // counterpart of the same class within `prob_tolerance` and `min_iou`.
 std::vector<std::string> match_detections(const std::vector<ReferenceDetection>& expected,
