@@ -18,14 +18,6 @@ std::vector<std::string_view> split(std::string_view text, char separator) {
   }
 }
 
-std::string_view trim(std::string_view text) {
-  const char* spaces = " \t\r\n";
-  const std::size_t first = text.find_first_not_of(spaces);
-  if (first == std::string_view::npos) return {};
-  const std::size_t last = text.find_last_not_of(spaces);
-  return text.substr(first, last - first + 1);
-}
-
 std::string printable(std::string_view text, std::size_t max_length) {
   std::string out;
   for (const char ch : text) {

@@ -16,7 +16,6 @@ std::string cat(const Parts&... parts) {
 }
 
 std::vector<std::string_view> split(std::string_view text, char separator);
-std::string_view trim(std::string_view text);
 // Makes a value safe to quote in a one-line message: control characters
 // escaped, long values shortened.
 std::string printable(std::string_view text, std::size_t max_length = 60);

@@ -46,8 +46,6 @@ struct FastPlan::Impl {
   std::vector<Desc> scratchpads;
   std::vector<int> outputs;  // plain values returned, in the order asked
   std::vector<Shape> output_shapes;
-  int fast_layers = 0;
-  int reference_layers = 0;
 
   mutable std::mutex pool_mutex;
   mutable std::vector<std::unique_ptr<fast::Frame>> idle_frames;
@@ -137,7 +135,6 @@ class Builder {
       const Layer* shortcut = fusable_shortcut(layer);
       if (shortcut != nullptr && build_convolution(layer, shortcut)) {
         ++index;  // the shortcut ran inside the convolution
-        plan_.fast_layers += 2;
       } else {
         build_layer(layer);
       }
@@ -234,12 +231,7 @@ class Builder {
         break;
       default: break;
     }
-    if (fast) {
-      ++plan_.fast_layers;
-    } else {
-      build_reference(layer);
-      ++plan_.reference_layers;
-    }
+    if (!fast) build_reference(layer);
   }
 
   void build_reference(const Layer& layer) {
@@ -642,8 +634,6 @@ std::vector<Tensor> FastPlan::run(const Tensor& input) const {
   return outputs;
 }
 
-int FastPlan::fast_layers() const { return impl_->fast_layers; }
-int FastPlan::reference_layers() const { return impl_->reference_layers; }
 
 bool fast_backend_compiled() { return true; }
 

@@ -36,10 +36,6 @@ class FastPlan {
   // borrows its own buffers from a pool).
   std::vector<Tensor> run(const Tensor& input) const;
 
-  // How many layers run on oneDNN primitives and how many on reference kernels.
-  int fast_layers() const;
-  int reference_layers() const;
-
   struct Impl;  // defined where the plan is built
 
  private:

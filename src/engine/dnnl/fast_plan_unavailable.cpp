@@ -20,8 +20,6 @@ std::unique_ptr<FastPlan> FastPlan::build(const Graph&, std::vector<FoldedLayer>
 }
 
 std::vector<Tensor> FastPlan::run(const Tensor&) const { return {}; }
-int FastPlan::fast_layers() const { return 0; }
-int FastPlan::reference_layers() const { return 0; }
 
 bool fast_backend_compiled() { return false; }
 

@@ -14,7 +14,6 @@ Desc plain_desc(const Shape& shape) {
   return Desc({1, shape.c, shape.h, shape.w}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::nchw);
 }
 
-bool is_plain(const Desc& desc, const Shape& shape) { return desc == plain_desc(shape); }
 
 Frame::Frame(const dnnl::engine& engine, const std::vector<Value>& values, const std::vector<std::size_t>& slot_bytes,
              const std::vector<Desc>& scratchpads)

@@ -17,7 +17,6 @@ namespace dusk::fast {
 using Desc = dnnl::memory::desc;
 
 Desc plain_desc(const Shape& shape);
-bool is_plain(const Desc& desc, const Shape& shape);
 
 struct Value {
   Desc desc;
