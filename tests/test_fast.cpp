@@ -4,6 +4,7 @@
 // tensor's largest magnitude.
 #include <doctest/doctest.h>
 
+#include <array>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -90,6 +91,27 @@ TEST_CASE("convolutions: shapes, groups, strides, dilations, every activation") 
          << "\ngroups=" << c.groups << "\ndilation=" << c.dilation << "\nbatch_normalize=" << c.bn
          << "\nactivation=" << c.activation << "\n";
     check_all_layers(graph_from(text.str()), text.str());
+  }
+}
+
+TEST_CASE("convolutions on seeded random shapes") {
+  std::mt19937 engine(2026);
+  const auto pick = [&](int low, int high) { return std::uniform_int_distribution<int>(low, high)(engine); };
+  for (int round = 0; round < 40; ++round) {
+    const int size = std::array<int, 3>{1, 3, 5}[static_cast<std::size_t>(pick(0, 2))];
+    const int dilation = size > 1 && pick(0, 3) == 0 ? 2 : 1;
+    const int span = dilation * (size - 1) + 1;
+    const int groups = std::array<int, 4>{1, 1, 2, 4}[static_cast<std::size_t>(pick(0, 3))];
+    const int channels = groups * pick(1, 20);
+    const int filters = pick(0, 3) == 0 ? channels : groups * pick(1, 20);  // sometimes depthwise-like
+    const int depthwise = filters == channels && pick(0, 1) == 1 ? channels : groups;
+    const Activation activation = static_cast<Activation>(pick(0, static_cast<int>(Activation::Count) - 1));
+    std::ostringstream text;
+    text << net(channels, pick(span, span + 17), pick(span, span + 17)) << "[convolutional]\nfilters=" << filters
+         << "\nsize=" << size << "\nstride_x=" << pick(1, 2) << "\nstride_y=" << pick(1, 2) << "\npad="
+         << (dilation > 1 ? 1 : pick(0, 1)) << "\ngroups=" << depthwise << "\ndilation=" << dilation
+         << "\nbatch_normalize=" << pick(0, 1) << "\nactivation=" << activation_name(activation) << "\n";
+    check_all_layers(graph_from(text.str()), text.str(), static_cast<unsigned>(round));
   }
 }
 
