@@ -235,6 +235,12 @@ class Builder {
   }
 
   void build_reference(const Layer& layer) {
+    // A kernel handed to oneDNN by an earlier plan is gone from `folded_`;
+    // oneDNN accepted it then and must again, so this is a bug, not an input.
+    if (layer.kind == LayerKind::Convolutional && folded_[static_cast<std::size_t>(layer.index)].weights.empty()) {
+      throw Error(cat(graph_.describe(layer.index), ": its kernel now lives only in oneDNN's layout, which this plan "
+                      "could not use; run with --backend ref and report this"));
+    }
     std::vector<int> reads;
     std::vector<Shape> shapes;
     for (const int producer : layer.inputs) {
