@@ -1,5 +1,6 @@
 // Writes the binary seeds of tests/fuzz/corpus (weights, image, load) from
-// dusk's own writers, so every seed is a file the project made.
+// dusk's own writers, so every seed is a file the project made. Weights seeds
+// are named .bin: they fit only the fuzz graph and are no model's weights.
 //   make_seeds CORPUS_DIR
 #include <stb/stb_image_write.h>
 
@@ -49,15 +50,15 @@ int main(int argc, char** argv) {
   const dusk::Graph blocks = dusk::build_graph(dusk::parse_cfg(dusk::fuzz::kBlockCfg, "blocks.cfg"));
   dusk::Weights weights = dusk::random_weights(blocks, 1);
   const std::vector<char> full = dusk::serialize_weights(blocks, weights);
-  write(corpus / "weights/random.weights", full);
-  write(corpus / "weights/half.weights", std::vector<char>(full.begin(), full.begin() + full.size() / 2));
+  write(corpus / "weights/random.bin", full);
+  write(corpus / "weights/half.bin", std::vector<char>(full.begin(), full.begin() + full.size() / 2));
   std::vector<char> longer = full;
   longer.resize(full.size() + 24, 7);
-  write(corpus / "weights/trailing.weights", longer);
+  write(corpus / "weights/trailing.bin", longer);
   weights.header = dusk::WeightsHeader{0, 1, 0, 99};
-  write(corpus / "weights/seen32.weights", dusk::serialize_weights(blocks, weights));
+  write(corpus / "weights/seen32.bin", dusk::serialize_weights(blocks, weights));
   weights.header = dusk::WeightsHeader{1000, 1001, 0, 5};
-  write(corpus / "weights/transposed.weights", dusk::serialize_weights(blocks, weights));
+  write(corpus / "weights/transposed.bin", dusk::serialize_weights(blocks, weights));
 
   const std::vector<std::pair<std::string, std::string>> cfgs = {
       {"tiny_yolo", "[net]\nwidth=32\nheight=32\nchannels=3\n[convolutional]\nfilters=8\nsize=3\nstride=2\npad=1\n"
