@@ -160,7 +160,7 @@ int run_detect(const DetectArgs& args) {
   const std::vector<int> heads = network.graph().head_layers();
   const Detector detector(network, options);
   const Layer& head = network.graph().layers[static_cast<std::size_t>(heads.back())];
-  const int classes = head.kind == LayerKind::Region ? head.as<RegionSpec>().classes : head.as<YoloSpec>().classes;
+  const int classes = head_classes(head);
   if (!options.labels.empty() && static_cast<int>(options.labels.size()) < classes) {
     print_warnings({cat(args.names, " has ", options.labels.size(), " names but the network has ", classes,
                         " classes; the others are shown as class ids")});

@@ -41,6 +41,9 @@ enum class LayerKind {
 // The canonical cfg section name: "convolutional", "Gaussian_yolo", ...
 std::string_view layer_kind_name(LayerKind kind);
 bool is_detection_head(LayerKind kind);
+struct Layer;
+// The class count of a [yolo], [Gaussian_yolo] or [region] layer.
+int head_classes(const Layer& head);
 
 enum class NmsKind { Default, Greedy, Diou, Corners };
 // Which point of the box a [Gaussian_yolo] head predicts.

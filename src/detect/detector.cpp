@@ -22,10 +22,6 @@ const Layer& last_head(const Graph& graph) {
   return graph.layers[static_cast<std::size_t>(heads.back())];
 }
 
-int head_classes(const Layer& head) {
-  return head.kind == LayerKind::Region ? head.as<RegionSpec>().classes : head.as<YoloSpec>().classes;
-}
-
 std::string label_for(const std::vector<std::string>& labels, int class_id) {
   if (class_id < static_cast<int>(labels.size())) return labels[static_cast<std::size_t>(class_id)];
   return std::to_string(class_id);

@@ -87,6 +87,10 @@ bool is_detection_head(LayerKind kind) {
   return kind == LayerKind::Yolo || kind == LayerKind::GaussianYolo || kind == LayerKind::Region;
 }
 
+int head_classes(const Layer& head) {
+  return head.kind == LayerKind::Region ? head.as<RegionSpec>().classes : head.as<YoloSpec>().classes;
+}
+
 std::optional<LayerKind> layer_kind_from_section(std::string_view section) {
   for (std::size_t i = 0; i < kLayerKindNames.size(); ++i) {
     if (equals_ignoring_case(kLayerKindNames[i], section)) return static_cast<LayerKind>(i);

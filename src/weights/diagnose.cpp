@@ -17,11 +17,11 @@ std::int64_t floats_per_class(const Graph& graph, int& classes) {
     if (producer < 0 || graph.layers[static_cast<std::size_t>(producer)].kind != LayerKind::Convolutional) return 0;
     const Layer& conv = graph.layers[static_cast<std::size_t>(producer)];
     const ConvSpec& spec = conv.as<ConvSpec>();
-    const int head_classes = head.kind == LayerKind::Region ? head.as<RegionSpec>().classes : head.as<YoloSpec>().classes;
+    const int classes_here = dusk::head_classes(head);
     const int anchors = head.kind == LayerKind::Region ? head.as<RegionSpec>().num
                                                        : static_cast<int>(head.as<YoloSpec>().mask.size());
-    if (classes >= 0 && classes != head_classes) return 0;  // heads disagree: no single answer
-    classes = head_classes;
+    if (classes >= 0 && classes != classes_here) return 0;  // heads disagree: no single answer
+    classes = classes_here;
     const std::int64_t per_filter = std::int64_t{conv.in.c / spec.groups} * spec.size * spec.size + 1 +
                                     (spec.batch_normalize ? 3 : 0);
     per_class += anchors * per_filter;

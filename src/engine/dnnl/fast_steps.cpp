@@ -1,8 +1,6 @@
 #include "engine/dnnl/fast_steps.hpp"
 
 #include <algorithm>
-#include <cstdlib>
-#include <new>
 #include <unordered_map>
 
 #include "engine/activations.hpp"
