@@ -14,18 +14,35 @@
 
 namespace dusk {
 
+namespace {
+
+constexpr std::uintptr_t kHugePage = std::uintptr_t{2} << 20;
+
+// [begin, end) of the whole `unit`-sized pages inside [data, data + bytes).
+std::pair<std::uintptr_t, std::uintptr_t> whole_pages(void* data, std::size_t bytes, std::uintptr_t unit) {
+  const auto first = reinterpret_cast<std::uintptr_t>(data);
+  return {(first + unit - 1) & ~(unit - 1), (first + bytes) & ~(unit - 1)};
+}
+
+}  // namespace
+
 void prefault(void* data, std::size_t bytes) {
-  static const std::uintptr_t page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
-  const std::uintptr_t begin = (reinterpret_cast<std::uintptr_t>(data) + page - 1) & ~(page - 1);
-  const std::uintptr_t end = (reinterpret_cast<std::uintptr_t>(data) + bytes) & ~(page - 1);
+  // Transparent huge pages where the kernel allows them (madvise mode): one
+  // fault per 2 MiB instead of 512, which is most of the cost on a VM.
+  const auto [huge_begin, huge_end] = whole_pages(data, bytes, kHugePage);
+  if (huge_end > huge_begin) ::madvise(reinterpret_cast<void*>(huge_begin), huge_end - huge_begin, MADV_HUGEPAGE);
+  static const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto [begin, end] = whole_pages(data, bytes, page);
   if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
 }
 
 AlignedBuffer::AlignedBuffer(std::size_t bytes) : size_(bytes) {
-  const std::size_t rounded = (bytes + 63) / 64 * 64;
-  data_ = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
-  if (data_ == nullptr) throw std::bad_alloc();
-  if (rounded >= (std::size_t{1} << 20)) prefault(data_, rounded);
+  // Big buffers start on a huge-page boundary so prefault can back them with
+  // huge pages from the first byte; the size is not rounded up, so the tail
+  // stays in small pages and nothing unused is populated.
+  const std::size_t alignment = bytes >= kHugePage ? kHugePage : 64;
+  if (::posix_memalign(&data_, alignment, bytes == 0 ? 1 : bytes) != 0) throw std::bad_alloc();
+  if (bytes >= (std::size_t{1} << 20)) prefault(data_, bytes);
 }
 
 AlignedBuffer::~AlignedBuffer() { std::free(data_); }
