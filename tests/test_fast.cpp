@@ -11,6 +11,7 @@
 
 #include "dusk/dusk.hpp"
 #include "engine/dnnl/fast_plan.hpp"
+#include "engine/fold.hpp"
 #include "support/compare.hpp"
 #include "support/paths.hpp"
 
@@ -26,11 +27,22 @@ Tensor random_input(const Shape& shape, unsigned seed) {
   return input;
 }
 
+// A Winograd memory share no network reaches: every convolution oneDNN has
+// a Winograd kernel for gets it.
+constexpr double kWinogradEverywhere = 1e9;
+
+NetworkOptions fast_options(int threads, double winograd_share) {
+  NetworkOptions options{0, 0, threads, Backend::Fast};
+  options.winograd_memory_share = winograd_share;
+  return options;
+}
+
 // Runs every layer on both backends and compares each layer's output.
-void check_all_layers(const Graph& graph, const std::string& what, unsigned seed = 1) {
+void check_all_layers(const Graph& graph, const std::string& what, unsigned seed = 1,
+                      double winograd_share = kDefaultWinogradMemoryShare) {
   if (!fast_backend_compiled()) return;  // built without oneDNN: nothing to compare
   const Weights weights = random_weights(graph, seed);
-  const Network fast(graph, weights, NetworkOptions{0, 0, 2, Backend::Fast});
+  const Network fast(graph, weights, fast_options(2, winograd_share));
   const Network reference(graph, weights, NetworkOptions{0, 0, 2, Backend::Reference});
   std::vector<int> all;
   for (const Layer& layer : graph.layers) all.push_back(layer.index);
@@ -39,7 +51,7 @@ void check_all_layers(const Graph& graph, const std::string& what, unsigned seed
   const std::vector<Tensor> b = reference.forward(input, all);
   for (std::size_t i = 0; i < all.size(); ++i) {
     const test::Difference d = test::compare(a[i].data, b[i].data);
-    INFO(what << ": " << graph.describe(all[i]) << " " << to_string(b[i].shape) << ": " << test::describe(d));
+    INFO(what << " (Winograd share " << winograd_share << "): " << graph.describe(all[i]) << " " << to_string(b[i].shape) << ": " << test::describe(d));
     CHECK(d.max_abs <= 1e-4 * std::max(d.max_magnitude, 1e-3));
   }
 }
@@ -91,6 +103,7 @@ TEST_CASE("convolutions: shapes, groups, strides, dilations, every activation") 
          << "\ngroups=" << c.groups << "\ndilation=" << c.dilation << "\nbatch_normalize=" << c.bn
          << "\nactivation=" << c.activation << "\n";
     check_all_layers(graph_from(text.str()), text.str());
+    check_all_layers(graph_from(text.str()), text.str(), 1, kWinogradEverywhere);
   }
 }
 
@@ -112,6 +125,7 @@ TEST_CASE("convolutions on seeded random shapes") {
          << (dilation > 1 ? 1 : pick(0, 1)) << "\ngroups=" << depthwise << "\ndilation=" << dilation
          << "\nbatch_normalize=" << pick(0, 1) << "\nactivation=" << activation_name(activation) << "\n";
     check_all_layers(graph_from(text.str()), text.str(), static_cast<unsigned>(round));
+    check_all_layers(graph_from(text.str()), text.str(), static_cast<unsigned>(round), kWinogradEverywhere);
   }
 }
 
@@ -167,11 +181,14 @@ TEST_CASE("layers that stay on the reference kernels inside a fast plan") {
       "[connected]\noutput=10\nactivation=linear\n"
       "[softmax]\n";
   check_all_layers(graph_from(net(3, 16, 16) + body), "reference layers");
+  check_all_layers(graph_from(net(3, 16, 16) + body), "reference layers", 1, kWinogradEverywhere);
 }
 
 #define WHOLE_NETWORK_CASE(dir, file)                                                  \
   TEST_CASE("fast equals reference on " file) {                                      \
-    check_all_layers(load_graph(test::shared(dir "/" file), GraphOptions{128, 128}), file); \
+    const Graph graph = load_graph(test::shared(dir "/" file), GraphOptions{128, 128});      \
+    check_all_layers(graph, file);                                                     \
+    check_all_layers(graph, file, 1, kWinogradEverywhere);                             \
   }
 
 WHOLE_NETWORK_CASE("models", "yolo-fastest-1.1.cfg")
@@ -189,10 +206,34 @@ WHOLE_NETWORK_CASE("cfg", "yolov7-tiny.cfg")
 WHOLE_NETWORK_CASE("cfg", "yolov7.cfg")
 WHOLE_NETWORK_CASE("cfg", "enet-coco.cfg")
 
+TEST_CASE("a Winograd kernel stored by a plan for one thread count serves plans for another") {
+  if (!fast_backend_compiled()) return;
+  // On AVX-512, oneDNN picks F(2x2,3x3) for this layer on two threads and
+  // F(4x4,3x3) on one; neither transformed layout converts into the other.
+  const Graph graph = graph_from(net(64, 104, 104) +
+                                 "[convolutional]\nfilters=64\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n");
+  const Weights weights = random_weights(graph, 5);
+  std::vector<FoldedLayer> folded;
+  for (const Layer& layer : graph.layers) folded.push_back(fold_layer(layer, weights.layers[0], graph.source));
+  const Tensor input = random_input(graph.input, 5);
+  const Network reference(graph, weights, NetworkOptions{0, 0, 1, Backend::Reference});
+  const Tensor expected = reference.forward(input, {0}).front();
+  FastWeights stored;
+  stored.configure(2, kWinogradEverywhere);
+  for (const int threads : {2, 1, 2}) {
+    const std::unique_ptr<FastPlan> plan = FastPlan::build(graph, folded, {0}, threads, stored);
+    const test::Difference d = test::compare(plan->run(input).front().data, expected.data);
+    INFO(threads << " threads: " << test::describe(d));
+    CHECK(d.max_abs <= 1e-4 * d.max_magnitude);
+  }
+}
+
 TEST_CASE("concurrent forwards on one fast Network equal sequential ones") {
   if (!fast_backend_compiled()) return;
   const Graph graph = load_graph(test::shared("cfg/yolov4-tiny.cfg"), GraphOptions{160, 160});
-  const Network network(graph, random_weights(graph, 3), NetworkOptions{0, 0, 2, Backend::Fast});
+  // Winograd everywhere: plans for fewer threads may want other transformed
+  // layouts than the first plan stored.
+  const Network network(graph, random_weights(graph, 3), fast_options(2, kWinogradEverywhere));
   std::vector<Tensor> inputs;
   std::vector<std::vector<Tensor>> expected;
   for (unsigned i = 0; i < 3; ++i) {

@@ -23,6 +23,7 @@ struct BenchArgs {
   std::string size;
   std::string backend = "auto";
   int threads = 0;
+  double winograd_share = kDefaultWinogradMemoryShare;
   int iters = 20;
   int warmup = 3;
   bool json = false;
@@ -40,7 +41,8 @@ double ms_since(std::chrono::steady_clock::time_point start) {
 
 int run_bench(const BenchArgs& args) {
   const Size size = parse_size(args.size);
-  const NetworkOptions options{size.width, size.height, args.threads, parse_backend(args.backend)};
+  NetworkOptions options{size.width, size.height, args.threads, parse_backend(args.backend)};
+  options.winograd_memory_share = args.winograd_share;
   // Random weights are made before the clock starts: only loading is timed.
   std::optional<Weights> random;
   std::optional<Graph> graph;
@@ -103,6 +105,10 @@ void add_bench_command(CLI::App& app, std::function<int()>& action) {
   command->add_option("--iters", args->iters, "timed forward passes")->capture_default_str()->check(CLI::PositiveNumber);
   command->add_option("--warmup", args->warmup, "untimed passes first")->capture_default_str()->check(CLI::NonNegativeNumber);
   command->add_option("--backend", args->backend, "auto, fast (oneDNN) or ref (reference kernels)")->capture_default_str();
+  command->add_option("--winograd-share", args->winograd_share,
+                      "memory Winograd kernels may add, as a share of the kernel bytes (0: none)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   command->add_flag("--json", args->json, "print one JSON object");
   command->callback([args, &action] { action = [args] { return run_bench(*args); }; });
 }

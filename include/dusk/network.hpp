@@ -20,6 +20,8 @@ struct Tensor {
 };
 
 inline constexpr std::int64_t kDefaultMaxActivationBytes = std::int64_t{8} << 30;
+// yolov4 at 416x416: the 3x3 layers at 52x52 and larger, +45 MB.
+inline constexpr double kDefaultWinogradMemoryShare = 0.15;
 
 enum class Backend {
   Auto,       // Fast when dusk was built with oneDNN, else Reference
@@ -35,6 +37,11 @@ struct NetworkOptions {
   // Refuse networks whose layer outputs would need more memory than this
   // (Graph::peak_activation_bytes), before allocating any of it.
   std::int64_t max_activation_bytes = kDefaultMaxActivationBytes;
+  // Fast backend: memory Winograd convolutions may add (their transformed
+  // kernels are 1.8-4x the plain ones), as a share of the network's kernel
+  // bytes. They run 3x3 stride-1 convolutions 1.4-2x faster; the layers with
+  // the most work per extra byte get them first. 0 turns them off.
+  double winograd_memory_share = kDefaultWinogradMemoryShare;
 };
 
 // BatchNorm folding constant, as in Darknet's normalize and fuse steps.

@@ -148,6 +148,7 @@ Network::Network(Graph graph, Weights weights, const NetworkOptions& options) {
   }
   impl->last_reader = last_readers(graph);
   impl->threads = choose_threads(options.threads);
+  impl->fast_weights.configure(impl->threads, options.winograd_memory_share);
   impl->backend = choose_backend(options.backend);
   impl->graph = std::move(graph);
   impl->raw = std::move(weights);

@@ -12,12 +12,15 @@
 #include <string_view>
 
 #include "dusk/error.hpp"
+#include "engine/dnnl/conv_desc.hpp"
 #include "engine/dnnl/fast_steps.hpp"
+#include "engine/dnnl/winograd.hpp"
 #include "util/text.hpp"
 #include "util/memory.hpp"
 
 namespace dusk {
 
+using fast::ConvDesc;
 using fast::Desc;
 using fast::Value;
 using Tag = dnnl::memory::format_tag;
@@ -32,10 +35,17 @@ struct FastWeights::Impl {
   std::mutex mutex;
   std::vector<std::tuple<int, Desc, memory>> reordered;  // layer, layout, data
   std::vector<AlignedBuffer> storage;                    // what those memories point into
+  int network_threads = 1;
+  double winograd_memory_share = kDefaultWinogradMemoryShare;
+  std::optional<std::vector<bool>> winograd;  // per layer, chosen with the first plan
 };
 
 FastWeights::FastWeights() : impl(std::make_unique<Impl>()) {}
 FastWeights::~FastWeights() = default;
+void FastWeights::configure(int network_threads, double winograd_memory_share) {
+  impl->network_threads = network_threads;
+  impl->winograd_memory_share = winograd_memory_share;
+}
 
 struct FastPlan::Impl {
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
@@ -101,6 +111,9 @@ Tag tag_of(const Desc& desc) {
 bool is_reference_impl(const dnnl::primitive_desc_base& pd) {
   return std::string_view(pd.impl_info_str()).substr(0, 3) == "ref";
 }
+
+// Winograd-transformed kernels: oneDNN reorders into them, never out of them.
+bool is_winograd_layout(const Desc& desc) { return desc.data.format_kind == dnnl_format_kind_wino; }
 
 // Every primitive takes its scratchpad from the call's frame.
 dnnl::primitive_attr attributes(const dnnl::post_ops& ops = dnnl::post_ops()) {
@@ -261,24 +274,41 @@ class Builder {
     return plain;
   }
 
-  bool has_reordered_weights(int layer) {
+  // Whether a layer's kernel can still be put into a new layout: from the
+  // folded weights, or from a layout oneDNN can reorder out of.
+  bool kernel_available(int layer) {
+    if (!folded_[static_cast<std::size_t>(layer)].weights.empty()) return true;
     const std::lock_guard<std::mutex> lock(weights_.mutex);
-    for (const auto& entry : weights_.reordered) {
-      if (std::get<0>(entry) == layer) return true;
+    for (const auto& [index, desc, stored] : weights_.reordered) {
+      if (index == layer && !is_winograd_layout(desc)) return true;
     }
     return false;
   }
 
+  // The Winograd layout an earlier plan stored this layer's kernel in, if any.
+  std::optional<Desc> stored_winograd_layout(int layer) {
+    const std::lock_guard<std::mutex> lock(weights_.mutex);
+    for (const auto& [index, desc, stored] : weights_.reordered) {
+      if (index == layer && is_winograd_layout(desc)) return desc;
+    }
+    return std::nullopt;
+  }
+
   // A layer's weights in the layout a primitive wants, reordered once per
   // network: from the folded weights the first time (which are then
-  // released), from an earlier layout after that.
+  // released, unless only a Winograd layout would be left on a network that
+  // may need another), from an earlier layout after that.
   memory constant(int layer, const Desc& user_desc, std::vector<float>& folded_weights, const Desc& wanted) {
     const std::lock_guard<std::mutex> lock(weights_.mutex);
     std::optional<memory> source;
     for (const auto& [index, desc, stored] : weights_.reordered) {
       if (index != layer) continue;
       if (desc == wanted) return stored;
-      source = stored;
+      if (!is_winograd_layout(desc)) source = stored;
+    }
+    if (!source && folded_weights.empty()) {
+      throw Error(cat(graph_.describe(layer), ": its kernel now lives only in a Winograd layout oneDNN cannot convert; "
+                      "run with --backend ref and report this"));
     }
     if (!source) source = memory(user_desc, weights_.engine, folded_weights.data());
     weights_.storage.emplace_back(wanted.get_size());
@@ -287,43 +317,27 @@ class Builder {
     dnnl::reorder(*source, target).execute(stream, *source, target);
     stream.wait();
     weights_.reordered.emplace_back(layer, wanted, target);
-    std::vector<float>().swap(folded_weights);
+    if (!is_winograd_layout(wanted) || weights_.network_threads == 1) std::vector<float>().swap(folded_weights);
     return target;
   }
 
   bool build_convolution(const Layer& layer, const Layer* shortcut) {
+    if (!kernel_available(layer.index) && !stored_winograd_layout(layer.index)) return false;
+    const ConvDesc conv(layer);
+    if ((*weights_.winograd)[static_cast<std::size_t>(layer.index)] && build_winograd(layer, conv, shortcut)) return true;
+    if (!kernel_available(layer.index)) return false;
+    return build_direct(layer, conv, shortcut);
+  }
+
+  // The convolution with bias, activation and a following shortcut fused.
+  bool build_direct(const Layer& layer, const ConvDesc& conv, const Layer* shortcut) {
     const ConvSpec& s = layer.as<ConvSpec>();
-    const FoldedLayer& params = folded_[static_cast<std::size_t>(layer.index)];
-    if (params.weights.empty() && !has_reordered_weights(layer.index)) return false;
-    const Shape in = layer.in;
-    const Shape out = layer.out;
-    const memory::dim pad = memory::dim{s.pad} * s.dilation;
-    const memory::dim span = memory::dim{s.dilation} * (s.size - 1) + 1;
-    const memory::dims strides = {s.stride_y, s.stride_x};
-    const memory::dims dilates = {s.dilation - 1, s.dilation - 1};
-    const memory::dims pad_l = {pad, pad};
-    const memory::dims pad_r = {(out.h - 1) * memory::dim{s.stride_y} + span - in.h - pad,
-                                (out.w - 1) * memory::dim{s.stride_x} + span - in.w - pad};
-    const Desc user_weights =
-        s.groups == 1 ? Desc({s.filters, in.c, s.size, s.size}, kF32, Tag::oihw)
-                      : Desc({s.groups, s.filters / s.groups, in.c / s.groups, s.size, s.size}, kF32, Tag::goihw);
-    const Desc any_weights = s.groups == 1 ? Desc({s.filters, in.c, s.size, s.size}, kF32, Tag::any)
-                                           : Desc({s.groups, s.filters / s.groups, in.c / s.groups, s.size, s.size},
-                                                  kF32, Tag::any);
-    const Desc bias({s.filters}, kF32, Tag::x);
-
-    const auto make_pd = [&](const Desc& dst, const dnnl::primitive_attr& attr) {
-      const dnnl::convolution_forward::desc desc(prop_kind::forward_inference, algorithm::convolution_direct,
-                                                 Desc(dims_of(in), kF32, Tag::any), any_weights, bias, dst, strides,
-                                                 dilates, pad_l, pad_r);
-      return dnnl::convolution_forward::primitive_desc(desc, attr, plan_.engine);
-    };
-
     dnnl::post_ops ops;
     const bool activation_fused = append_activation(ops, s.activation);
     dnnl::convolution_forward::primitive_desc pd;
     try {
-      pd = make_pd(Desc(dims_of(out), kF32, Tag::any), attributes(ops));
+      pd = conv.make(algorithm::convolution_direct, conv.src_any, conv.weights_any, conv.dst_any, attributes(ops),
+                     plan_.engine);
     } catch (const dnnl::error&) {
       return false;
     }
@@ -340,7 +354,8 @@ class Builder {
       fused.append_binary(algorithm::binary_add, dst);
       if (!append_activation(fused, spec.activation)) return false;
       try {
-        pd = make_pd(dst, attributes(fused));
+        pd = conv.make(algorithm::convolution_direct, conv.src_any, conv.weights_any, dst, attributes(fused),
+                       plan_.engine);
       } catch (const dnnl::error&) {
         return false;
       }
@@ -349,19 +364,14 @@ class Builder {
     }
 
     const int src = as_desc(value_of(layer.inputs.front()), pd.src_desc());
-    memory weights = constant(layer.index, user_weights, folded_[static_cast<std::size_t>(layer.index)].weights,
-                              pd.weights_desc());
-    memory biases(bias, plan_.engine);
-    std::memcpy(biases.get_data_handle(), params.biases.data(), params.biases.size() * sizeof(float));
-    const int dst = add_value(pd.dst_desc(), out);
-    ValueArgs args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
+    const int dst = add_value(pd.dst_desc(), layer.out);
     std::vector<int> reads = {src};
+    ValueArgs args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
     if (from >= 0) {
       args.emplace_back(DNNL_ARG_ATTR_MULTIPLE_POST_OP(shortcut_post_op) | DNNL_ARG_SRC_1, from);
       reads.push_back(from);
     }
-    add_primitive(dnnl::convolution_forward(pd), pd, args, {{DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_BIAS, biases}}, reads,
-                  {dst});
+    add_convolution(layer, conv, pd, std::move(args), std::move(reads), dst);
     const int result = activation_fused ? dst : apply_activation_step(dst, s.activation);
     layer_value_[static_cast<std::size_t>(layer.index)] = result;
     if (shortcut != nullptr) {
@@ -369,6 +379,61 @@ class Builder {
       layer_value_[static_cast<std::size_t>(shortcut->index)] = result;
     }
     return true;
+  }
+
+  // The convolution as Winograd's, then its activation (unless relu) and a
+  // following shortcut as steps of their own: oneDNN fuses nothing else into it.
+  bool build_winograd(const Layer& layer, const ConvDesc& conv, const Layer* shortcut) {
+    const ConvSpec& s = layer.as<ConvSpec>();
+    const std::optional<Desc> stored = stored_winograd_layout(layer.index);
+    dnnl::post_ops ops;
+    const bool relu = s.activation == Activation::Relu || s.activation == Activation::Linear;
+    if (relu) append_activation(ops, s.activation);
+    dnnl::convolution_forward::primitive_desc pd;
+    try {
+      pd = conv.make(algorithm::convolution_winograd, conv.src_any, stored ? *stored : conv.weights_any, conv.dst_any,
+                     attributes(ops), plan_.engine);
+    } catch (const dnnl::error&) {
+      return false;  // this plan's thread count may want another layout than the stored one
+    }
+    if (is_reference_impl(pd)) return false;
+    const int src = as_desc(value_of(layer.inputs.front()), pd.src_desc());
+    const int dst = add_value(pd.dst_desc(), layer.out);
+    add_convolution(layer, conv, pd, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}}, {src}, dst);
+    layer_value_[static_cast<std::size_t>(layer.index)] = relu ? dst : activate_in_place(dst, s.activation);
+    if (shortcut != nullptr) build_layer(*shortcut);
+    return true;
+  }
+
+  void add_convolution(const Layer& layer, const ConvDesc& conv, const dnnl::convolution_forward::primitive_desc& pd,
+                       ValueArgs args, std::vector<int> reads, int dst) {
+    const FoldedLayer& params = folded_[static_cast<std::size_t>(layer.index)];
+    memory weights = constant(layer.index, conv.user_weights, folded_[static_cast<std::size_t>(layer.index)].weights,
+                              pd.weights_desc());
+    memory biases(conv.bias, plan_.engine);
+    std::memcpy(biases.get_data_handle(), params.biases.data(), params.biases.size() * sizeof(float));
+    add_primitive(dnnl::convolution_forward(pd), pd, std::move(args),
+                  {{DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_BIAS, biases}}, std::move(reads), {dst});
+  }
+
+  // The activation as a oneDNN eltwise primitive over the value in place, or
+  // on the reference kernel when oneDNN has none.
+  int activate_in_place(int value, Activation activation) {
+    if (activation == Activation::Linear) return value;
+    const std::optional<Eltwise> eltwise = eltwise_for(activation);
+    if (!eltwise) return apply_activation_step(value, activation);
+    const Desc desc = plan_.values[static_cast<std::size_t>(value)].desc;
+    dnnl::eltwise_forward::primitive_desc pd;
+    try {
+      const dnnl::eltwise_forward::desc op(prop_kind::forward_inference, eltwise->kind, desc, eltwise->alpha,
+                                           eltwise->beta);
+      pd = dnnl::eltwise_forward::primitive_desc(op, attributes(), plan_.engine);
+    } catch (const dnnl::error&) {
+      return apply_activation_step(value, activation);
+    }
+    if (is_reference_impl(pd)) return apply_activation_step(value, activation);
+    add_primitive(dnnl::eltwise_forward(pd), pd, {{DNNL_ARG_SRC, value}, {DNNL_ARG_DST, value}}, {}, {value}, {value});
+    return value;
   }
 
   bool build_pool(const Layer& layer) {
@@ -600,6 +665,13 @@ std::unique_ptr<FastPlan> FastPlan::build(const Graph& graph, std::vector<Folded
   impl->engine = weights.impl->engine;
   impl->threads = threads;
   try {
+    {
+      const std::lock_guard<std::mutex> lock(weights.impl->mutex);
+      if (!weights.impl->winograd) {
+        weights.impl->winograd = fast::choose_winograd(graph, weights.impl->engine, weights.impl->winograd_memory_share,
+                                                       weights.impl->network_threads > 1);
+      }
+    }
     Builder(graph, folded, *impl, weights).build(keep);
   } catch (const dnnl::error& error) {
     throw Error(cat(graph.source, ": oneDNN could not compile the network (", error.what(),

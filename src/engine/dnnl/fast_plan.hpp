@@ -17,6 +17,12 @@ class FastWeights {
  public:
   FastWeights();
   ~FastWeights();
+  // The network's thread budget and Winograd memory share
+  // (NetworkOptions). Above one thread, calls made at the same time get plans
+  // for fewer threads, whose Winograd kernels may want another transformed
+  // layout; oneDNN cannot convert between those, so the plain kernel of a
+  // Winograd layer is then kept (and counted against the share).
+  void configure(int network_threads, double winograd_memory_share);
   struct Impl;
   std::unique_ptr<Impl> impl;
 };

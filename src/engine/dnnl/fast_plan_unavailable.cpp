@@ -8,6 +8,7 @@ namespace dusk {
 struct FastWeights::Impl {};
 FastWeights::FastWeights() = default;
 FastWeights::~FastWeights() = default;
+void FastWeights::configure(int, double) {}
 
 struct FastPlan::Impl {};
 
