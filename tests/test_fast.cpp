@@ -13,6 +13,7 @@
 #include "engine/dnnl/fast_plan.hpp"
 #include "engine/fold.hpp"
 #include "support/compare.hpp"
+#include "support/fixtures.hpp"
 #include "support/paths.hpp"
 
 using namespace dusk;
@@ -225,6 +226,69 @@ TEST_CASE("a Winograd kernel stored by a plan for one thread count serves plans 
     const test::Difference d = test::compare(plan->run(input).front().data, expected.data);
     INFO(threads << " threads: " << test::describe(d));
     CHECK(d.max_abs <= 1e-4 * d.max_magnitude);
+  }
+}
+
+TEST_CASE("a Winograd kernel read from the file during load is kept for plans on fewer threads") {
+  if (!fast_backend_compiled()) return;
+  const Graph graph = graph_from(net(64, 104, 104) +
+                                 "[convolutional]\nfilters=64\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n");
+  const Weights weights = random_weights(graph, 6);
+  const FoldedLayer whole = fold_layer(graph.layers[0], weights.layers[0], graph.source);
+  std::vector<FoldedLayer> folded = {whole};
+  folded[0].weights.clear();  // as Network::load leaves it: the kernel is still in the file
+  const Tensor input = random_input(graph.input, 6);
+  const Network reference(graph, weights, NetworkOptions{0, 0, 1, Backend::Reference});
+  const Tensor expected = reference.forward(input, {0}).front();
+  FastWeights stored;
+  stored.configure(2, kWinogradEverywhere);
+  stored.set_kernel_source([&](int, float* kernel) { std::copy(whole.weights.begin(), whole.weights.end(), kernel); },
+                           whole.weights.size());
+  const std::unique_ptr<FastPlan> at_load = FastPlan::build(graph, folded, {0}, 2, stored);
+  stored.set_kernel_source(nullptr, 0);
+  const std::unique_ptr<FastPlan> later = FastPlan::build(graph, folded, {0}, 1, stored);
+  for (const FastPlan* plan : {at_load.get(), later.get()}) {
+    const test::Difference d = test::compare(plan->run(input).front().data, expected.data);
+    INFO(test::describe(d));
+    CHECK(d.max_abs <= 1e-4 * d.max_magnitude);
+  }
+}
+
+TEST_CASE("Network::load, kernels read from the file as plans need them, equals a network built from read_weights") {
+  // A head, then layers no head needs (they get their kernels after the
+  // load-time plan), on every backend, thread count and Winograd setting.
+  const std::string cfg_text = net(3, 40, 40) +
+                               "[convolutional]\nfilters=32\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n"
+                               "[convolutional]\nfilters=32\nsize=3\npad=1\nbatch_normalize=1\nactivation=mish\n"
+                               "[convolutional]\nfilters=18\nsize=1\nactivation=linear\n"
+                               "[yolo]\nmask=0,1,2\nanchors=4,5,8,9,12,13\nclasses=1\nnum=3\n"
+                               "[route]\nlayers=-3\n"
+                               "[convolutional]\nfilters=24\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n";
+  const test::TempDir dir;
+  const std::string cfg = dir.write("n.cfg", cfg_text);
+  const Graph graph = load_graph(cfg);
+  const std::string weights_path = dir.file("n.weights");
+  write_weights(weights_path, graph, random_weights(graph, 9));
+  const Tensor input = random_input(graph.input, 9);
+  std::vector<int> all;
+  for (const Layer& layer : graph.layers) all.push_back(layer.index);
+  for (const Backend backend : {Backend::Fast, Backend::Reference}) {
+    if (backend == Backend::Fast && !fast_backend_compiled()) continue;
+    for (const int threads : {1, 2}) {
+      for (const double share : {kDefaultWinogradMemoryShare, kWinogradEverywhere}) {
+        NetworkOptions options{0, 0, threads, backend};
+        options.winograd_memory_share = share;
+        const Network loaded = Network::load(cfg, weights_path, options);
+        const Network built(graph, read_weights(weights_path, graph), options);
+        const std::vector<Tensor> a = loaded.forward(input, all);
+        const std::vector<Tensor> b = built.forward(input, all);
+        for (std::size_t i = 0; i < all.size(); ++i) {
+          INFO((backend == Backend::Fast ? "fast" : "reference") << ", " << threads << " threads, share " << share
+                                                                 << ": " << graph.describe(all[i]));
+          CHECK(a[i].data == b[i].data);  // the same folded kernels, the same primitives: the same bits
+        }
+      }
+    }
   }
 }
 

@@ -9,6 +9,7 @@
 #include "dusk/dusk.hpp"
 #include "support/fixtures.hpp"
 #include "support/paths.hpp"
+#include "weights/deferred_kernels.hpp"
 
 using namespace dusk;
 
@@ -256,4 +257,35 @@ TEST_CASE("a backbone file is recognised by where it ends") {
   CHECK(fit.missing_floats == (graph.total_params() * 4 + 20 - static_cast<std::int64_t>(end)) / 4);
   CHECK(diagnose_misfit(graph, fit).find("ends exactly after layer 12: it holds only the first 13 layers") !=
         std::string::npos);
+}
+
+TEST_CASE("deferred kernels: left in the file, read as stored, and a file cut short afterwards is an error") {
+  const Graph graph = small_graph();
+  const test::TempDir dir;
+  const std::vector<char> bytes = counting_file(graph, WeightsHeader{});
+  const std::string path = dir.write_bytes("w.weights", bytes);
+  const Weights eager = read_weights(path, graph);
+  DeferredKernels deferred;
+  const Weights lazy = read_weights_deferring_kernels(path, graph, deferred);
+  for (const Layer& layer : graph.layers) {
+    const LayerParams& a = eager.layers[static_cast<std::size_t>(layer.index)];
+    const LayerParams& b = lazy.layers[static_cast<std::size_t>(layer.index)];
+    INFO(graph.describe(layer.index));
+    CHECK(a.biases == b.biases);
+    CHECK(a.scales == b.scales);
+    CHECK(a.variance == b.variance);
+    CHECK(deferred.holds(layer.index) == (layer.kind == LayerKind::Convolutional));
+    if (deferred.holds(layer.index)) {
+      CHECK(b.weights.empty());
+      REQUIRE(deferred.floats(layer.index) == a.weights.size());
+      std::vector<float> kernel(deferred.floats(layer.index));
+      deferred.read(layer.index, kernel.data());
+      CHECK(kernel == a.weights);
+    } else {
+      CHECK(a.weights == b.weights);
+    }
+  }
+  std::filesystem::resize_file(path, 40);  // changed on disk after the check: layer 0's kernel is gone
+  std::vector<float> kernel(deferred.floats(0));
+  CHECK_THROWS_WITH_AS(deferred.read(0, kernel.data()), doctest::Contains("it ended early"), Error);
 }

@@ -10,6 +10,8 @@
 
 namespace dusk {
 
+class DeferredKernels;  // kernels still in the weights file (Network::load)
+
 // A CHW float tensor (batch 1).
 struct Tensor {
   Shape shape;
@@ -70,6 +72,7 @@ class Network {
   std::vector<Tensor> forward(const Tensor& input, const std::vector<int>& keep = {}) const;
 
  private:
+  Network(Graph graph, Weights weights, const NetworkOptions& options, const DeferredKernels* deferred);
   struct Impl;
   std::shared_ptr<const Impl> impl_;
 };

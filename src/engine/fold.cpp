@@ -23,19 +23,30 @@ double batchnorm_factor(const LayerParams& params, std::size_t channel, const La
   return params.scales[channel] / std::sqrt(variance + kBatchNormEpsilon);
 }
 
+// Each output's kernel row times its BatchNorm factor, in double and rounded
+// once, as Darknet's fuse does.
+void scale_rows(const Layer& layer, const LayerParams& params, float* weights, std::size_t floats,
+                const std::string& source) {
+  const std::size_t outputs = params.biases.size();
+  if (outputs == 0) return;
+  const std::size_t per_output = floats / outputs;
+  for (std::size_t f = 0; f < outputs; ++f) {
+    const double factor = batchnorm_factor(params, f, layer, source);
+    float* row = weights + f * per_output;
+    for (std::size_t i = 0; i < per_output; ++i) row[i] = static_cast<float>(row[i] * factor);
+  }
+}
+
 FoldedLayer fold_affine(const Layer& layer, std::vector<float> weights, const LayerParams& params, bool batch_normalize,
                         const std::string& source) {
   FoldedLayer folded{std::move(weights), params.biases, {}};
   if (!batch_normalize) return folded;
-  const std::size_t outputs = params.biases.size();
-  const std::size_t per_output = folded.weights.size() / outputs;
-  for (std::size_t f = 0; f < outputs; ++f) {
-    const double factor = batchnorm_factor(params, f, layer, source);
+  for (std::size_t f = 0; f < params.biases.size(); ++f) {
+    batchnorm_factor(params, f, layer, source);  // refuses a corrupt variance now, even with the kernel deferred
     folded.biases[f] = static_cast<float>(params.biases[f] - static_cast<double>(params.scales[f]) * params.mean[f] /
                                                                   std::sqrt(double{params.variance[f]} + kBatchNormEpsilon));
-    float* row = folded.weights.data() + f * per_output;
-    for (std::size_t i = 0; i < per_output; ++i) row[i] = static_cast<float>(row[i] * factor);
   }
+  scale_rows(layer, params, folded.weights.data(), folded.weights.size(), source);
   return folded;
 }
 
@@ -94,6 +105,13 @@ FoldedLayer fold_with(const Layer& layer, std::vector<float> weights, const Laye
 
 FoldedLayer fold_layer(const Layer& layer, const LayerParams& params, const std::string& source) {
   return fold_with(layer, params.weights, params, source);
+}
+
+void fold_kernel(const Layer& layer, const LayerParams& params, float* kernel, std::size_t floats,
+                 const std::string& source) {
+  if (layer.kind == LayerKind::Convolutional && layer.as<ConvSpec>().batch_normalize) {
+    scale_rows(layer, params, kernel, floats, source);
+  }
 }
 
 FoldedLayer fold_layer_taking_weights(const Layer& layer, LayerParams& params, const std::string& source) {

@@ -14,6 +14,8 @@
 #include "engine/dnnl/fast_plan.hpp"
 #include "engine/fold.hpp"
 #include "engine/run_layer.hpp"
+#include "weights/deferred_kernels.hpp"
+#include "util/memory.hpp"
 #include "util/text.hpp"
 
 namespace dusk {
@@ -34,6 +36,7 @@ struct Network::Impl {
   mutable std::atomic<int> active_calls{0};
 
   std::shared_ptr<const FastPlan> plan_for(const std::vector<int>& keep, int call_threads) const;
+  void load_deferred_kernels(const DeferredKernels& deferred);
   std::vector<Tensor> run_reference(const Tensor& input, const std::vector<int>& keep, int call_threads) const;
 };
 
@@ -131,9 +134,12 @@ std::vector<Tensor> Network::Impl::run_reference(const Tensor& input, const std:
   return results;
 }
 
-Network::Network(Graph graph, Weights weights, const NetworkOptions& options) {
+Network::Network(Graph graph, Weights weights, const NetworkOptions& options)
+    : Network(std::move(graph), std::move(weights), options, nullptr) {}
+
+Network::Network(Graph graph, Weights weights, const NetworkOptions& options, const DeferredKernels* deferred) {
   auto impl = std::make_shared<Impl>();
-  check_weights_fit(graph, weights);
+  if (deferred == nullptr) check_weights_fit(graph, weights);  // read_weights_deferring_kernels checked the file
   const std::int64_t activations = graph.peak_activation_bytes();
   if (activations > options.max_activation_bytes) {
     throw Error(cat(graph.source, ": at ", graph.input.w, "x", graph.input.h, " the layer outputs need ",
@@ -148,20 +154,53 @@ Network::Network(Graph graph, Weights weights, const NetworkOptions& options) {
   }
   impl->last_reader = last_readers(graph);
   impl->threads = choose_threads(options.threads);
-  impl->fast_weights.configure(impl->threads, options.winograd_memory_share);
   impl->backend = choose_backend(options.backend);
+  impl->fast_weights.configure(impl->threads, options.winograd_memory_share);
   impl->graph = std::move(graph);
   impl->raw = std::move(weights);
-  if (impl->backend == Backend::Fast && !impl->graph.head_layers().empty()) {
+  if (deferred != nullptr) impl->load_deferred_kernels(*deferred);
+  else if (impl->backend == Backend::Fast && !impl->graph.head_layers().empty()) {
     impl->plan_for(impl->graph.head_layers(), impl->threads);  // compile the common case at load time
   }
   impl_ = std::move(impl);
 }
 
+// Kernels left in the file go straight into oneDNN's layouts while the
+// load-time plan is compiled, one at a time through one buffer; whatever that
+// plan did not take (reference layers, layers after the last head, the
+// reference backend) is read and folded into `folded` afterwards.
+void Network::Impl::load_deferred_kernels(const DeferredKernels& deferred) {
+  const auto read_folded = [&](int index, float* kernel) {
+    deferred.read(index, kernel);
+    const std::size_t at = static_cast<std::size_t>(index);
+    fold_kernel(graph.layers[at], raw.layers[at], kernel, deferred.floats(index), graph.source);
+  };
+  if (backend == Backend::Fast && !graph.head_layers().empty()) {
+    std::size_t largest = 0;
+    for (const Layer& layer : graph.layers) largest = std::max(largest, deferred.floats(layer.index));
+    fast_weights.set_kernel_source(read_folded, largest);
+    try {
+      plan_for(graph.head_layers(), threads);
+    } catch (...) {
+      fast_weights.set_kernel_source(nullptr, 0);
+      throw;
+    }
+    fast_weights.set_kernel_source(nullptr, 0);
+  }
+  for (const Layer& layer : graph.layers) {
+    std::vector<float>& kernel = folded[static_cast<std::size_t>(layer.index)].weights;
+    if (deferred.holds(layer.index) && kernel.empty() && !fast_weights.holds_kernel(layer.index)) {
+      resize_prefaulted(kernel, deferred.floats(layer.index));
+      read_folded(layer.index, kernel.data());
+    }
+  }
+}
+
 Network Network::load(const std::string& cfg_path, const std::string& weights_path, const NetworkOptions& options) {
   Graph graph = load_graph(cfg_path, GraphOptions{options.width, options.height});
-  Weights weights = read_weights(weights_path, graph);
-  return Network(std::move(graph), std::move(weights), options);
+  DeferredKernels deferred;
+  Weights weights = read_weights_deferring_kernels(weights_path, graph, deferred);
+  return Network(std::move(graph), std::move(weights), options, &deferred);
 }
 
 const Graph& Network::graph() const { return impl_->graph; }

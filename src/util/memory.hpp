@@ -23,11 +23,17 @@ void resize_prefaulted(std::vector<T>& v, std::size_t n) {
   v.resize(n);
 }
 
-// 64-byte aligned storage, populated up front; freed by the destructor.
+// Asks for transparent huge pages on the whole 2 MiB pages inside
+// [data, data + bytes), where the kernel allows them.
+void advise_huge_pages(void* data, std::size_t bytes);
+
+// 64-byte aligned storage (2 MiB aligned when that big), populated up front
+// unless asked not to; freed by the destructor.
 class AlignedBuffer {
  public:
+  enum class Populate { Now, OnFirstTouch };
   AlignedBuffer() = default;
-  explicit AlignedBuffer(std::size_t bytes);
+  explicit AlignedBuffer(std::size_t bytes, Populate populate = Populate::Now);
   ~AlignedBuffer();
   AlignedBuffer(AlignedBuffer&& other) noexcept;
   AlignedBuffer& operator=(AlignedBuffer&& other) noexcept;
@@ -40,6 +46,20 @@ class AlignedBuffer {
  private:
   void* data_ = nullptr;
   std::size_t size_ = 0;
+};
+
+// Many long-lived buffers carved out of a few big chunks backed by huge
+// pages, filled as they are first written: far fewer page faults than one
+// allocation each, and at most one partly used huge page at the end.
+class Arena {
+ public:
+  explicit Arena(std::size_t chunk_bytes = std::size_t{64} << 20) : chunk_bytes_(chunk_bytes) {}
+  void* allocate(std::size_t bytes);  // 64-byte aligned; lives as long as the arena
+
+ private:
+  std::size_t chunk_bytes_;
+  std::vector<AlignedBuffer> chunks_;
+  std::size_t used_ = 0;  // bytes handed out from the last chunk
 };
 
 }  // namespace dusk

@@ -13,6 +13,7 @@
 #include "util/memory.hpp"
 #include "util/text.hpp"
 #include "weights/blocks.hpp"
+#include "weights/deferred_kernels.hpp"
 
 namespace dusk {
 
@@ -96,7 +97,15 @@ WeightsHeader parse_header(ByteSource& input, const std::string& source) {
   return header;
 }
 
-Weights read_partial(ByteSource& input, const Graph& graph, const std::string& source, WeightsFit& fit) {
+// Where each deferred kernel block is: byte offset and floats, per layer
+// (floats 0: read with the rest).
+struct KernelBlocks {
+  std::vector<std::uint64_t> offset;
+  std::vector<std::int64_t> floats;
+};
+
+Weights read_partial(ByteSource& input, const Graph& graph, const std::string& source, WeightsFit& fit,
+                     KernelBlocks* deferred = nullptr) {
   Weights weights;
   weights.header = parse_header(input, source);
   fit = WeightsFit{};
@@ -115,15 +124,23 @@ Weights read_partial(ByteSource& input, const Graph& graph, const std::string& s
       fit.missing_floats = static_cast<std::int64_t>((fit.expected_bytes - fit.file_bytes + 3) / sizeof(float));
       continue;
     }
+    std::int64_t rows = 0;
+    std::int64_t cols = 0;
+    const bool transpose = stored_transposed(layer, weights.header, rows, cols);
+    const bool defer = deferred != nullptr && layer.kind == LayerKind::Convolutional && !transpose;
     for (const BlockSize& block : param_layout(layer)) {
+      if (defer && block.block == ParamBlock::Weights) {
+        deferred->offset[static_cast<std::size_t>(layer.index)] = offset;
+        deferred->floats[static_cast<std::size_t>(layer.index)] = block.floats;
+        offset += static_cast<std::uint64_t>(block.floats) * sizeof(float);
+        continue;
+      }
       std::vector<float>& values = block_of(params, block.block);
       resize_prefaulted(values, static_cast<std::size_t>(block.floats));
       input.read(offset, values.data(), values.size() * sizeof(float));
       offset += values.size() * sizeof(float);
     }
-    std::int64_t rows = 0;
-    std::int64_t cols = 0;
-    if (stored_transposed(layer, weights.header, rows, cols)) params.weights = transposed(params.weights, rows, cols);
+    if (transpose) params.weights = transposed(params.weights, rows, cols);
   }
   if (fit.first_incomplete_layer < 0) {
     fit.trailing_bytes = fit.file_bytes - offset;
@@ -134,9 +151,10 @@ Weights read_partial(ByteSource& input, const Graph& graph, const std::string& s
 
 // A file must fit; what does not is an error naming the layer that runs
 // out, and trailing bytes are a warning.
-Weights read_exact(ByteSource& input, const Graph& graph, const std::string& source) {
+Weights read_exact(ByteSource& input, const Graph& graph, const std::string& source,
+                   KernelBlocks* deferred = nullptr) {
   WeightsFit fit;
-  Weights weights = read_partial(input, graph, source, fit);
+  Weights weights = read_partial(input, graph, source, fit, deferred);
   if (fit.first_incomplete_layer >= 0) {
     const Layer& layer = graph.layers[static_cast<std::size_t>(fit.first_incomplete_layer)];
     const LayerParams& params = weights.layers[static_cast<std::size_t>(layer.index)];
@@ -180,6 +198,38 @@ Weights parse_weights(const std::vector<char>& bytes, const Graph& graph, const 
 Weights read_weights(const std::string& path, const Graph& graph) {
   FileSource input(path, checked_file_size(path, graph));
   return read_exact(input, graph, path);
+}
+
+struct DeferredKernels::Impl {
+  std::unique_ptr<FileSource> file;
+  KernelBlocks blocks;
+};
+
+DeferredKernels::DeferredKernels() : impl(std::make_unique<Impl>()) {}
+DeferredKernels::~DeferredKernels() = default;
+DeferredKernels::DeferredKernels(DeferredKernels&&) noexcept = default;
+DeferredKernels& DeferredKernels::operator=(DeferredKernels&&) noexcept = default;
+
+bool DeferredKernels::holds(int layer) const {
+  return layer >= 0 && static_cast<std::size_t>(layer) < impl->blocks.floats.size() &&
+         impl->blocks.floats[static_cast<std::size_t>(layer)] > 0;
+}
+
+std::size_t DeferredKernels::floats(int layer) const {
+  return holds(layer) ? static_cast<std::size_t>(impl->blocks.floats[static_cast<std::size_t>(layer)]) : 0;
+}
+
+void DeferredKernels::read(int layer, float* kernel) const {
+  impl->file->read(impl->blocks.offset[static_cast<std::size_t>(layer)], kernel, floats(layer) * sizeof(float));
+}
+
+Weights read_weights_deferring_kernels(const std::string& path, const Graph& graph, DeferredKernels& deferred) {
+  auto file = std::make_unique<FileSource>(path, checked_file_size(path, graph));
+  deferred.impl->blocks.offset.assign(graph.layers.size(), 0);
+  deferred.impl->blocks.floats.assign(graph.layers.size(), 0);
+  Weights weights = read_exact(*file, graph, path, &deferred.impl->blocks);
+  deferred.impl->file = std::move(file);
+  return weights;
 }
 
 Weights read_weights_partial(const std::string& path, const Graph& graph, WeightsFit& fit) {

@@ -34,14 +34,30 @@ struct FastWeights::Impl {
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
   std::mutex mutex;
   std::vector<std::tuple<int, Desc, memory>> reordered;  // layer, layout, data
-  std::vector<AlignedBuffer> storage;                    // what those memories point into
+  Arena storage;                                         // what those memories point into
   int network_threads = 1;
   double winograd_memory_share = kDefaultWinogradMemoryShare;
   std::optional<std::vector<bool>> winograd;  // per layer, chosen with the first plan
+  KernelSource kernel_source;                 // while loading: deferred kernels
+  AlignedBuffer kernel_buffer;                // where they are read into, one at a time
 };
 
 FastWeights::FastWeights() : impl(std::make_unique<Impl>()) {}
 FastWeights::~FastWeights() = default;
+void FastWeights::set_kernel_source(KernelSource source, std::size_t largest_kernel_floats) {
+  const std::lock_guard<std::mutex> lock(impl->mutex);
+  impl->kernel_source = std::move(source);
+  impl->kernel_buffer = AlignedBuffer(impl->kernel_source ? largest_kernel_floats * sizeof(float) : 0);
+}
+
+bool FastWeights::holds_kernel(int layer) const {
+  const std::lock_guard<std::mutex> lock(impl->mutex);
+  for (const auto& [index, desc, stored] : impl->reordered) {
+    if (index == layer) return true;
+  }
+  return false;
+}
+
 void FastWeights::configure(int network_threads, double winograd_memory_share) {
   impl->network_threads = network_threads;
   impl->winograd_memory_share = winograd_memory_share;
@@ -250,7 +266,15 @@ class Builder {
   void build_reference(const Layer& layer) {
     // A kernel handed to oneDNN by an earlier plan is gone from `folded_`;
     // oneDNN accepted it then and must again, so this is a bug, not an input.
-    if (layer.kind == LayerKind::Convolutional && folded_[static_cast<std::size_t>(layer.index)].weights.empty()) {
+    std::vector<float>& kernel = folded_[static_cast<std::size_t>(layer.index)].weights;
+    if (layer.kind == LayerKind::Convolutional && kernel.empty()) {
+      const std::lock_guard<std::mutex> lock(weights_.mutex);
+      if (weights_.kernel_source) {
+        kernel.resize(static_cast<std::size_t>(ConvDesc(layer).user_weights.get_size() / sizeof(float)));
+        weights_.kernel_source(layer.index, kernel.data());
+      }
+    }
+    if (layer.kind == LayerKind::Convolutional && kernel.empty()) {
       throw Error(cat(graph_.describe(layer.index), ": its kernel now lives only in oneDNN's layout, which this plan "
                       "could not use; run with --backend ref and report this"));
     }
@@ -279,6 +303,7 @@ class Builder {
   bool kernel_available(int layer) {
     if (!folded_[static_cast<std::size_t>(layer)].weights.empty()) return true;
     const std::lock_guard<std::mutex> lock(weights_.mutex);
+    if (weights_.kernel_source) return true;
     for (const auto& [index, desc, stored] : weights_.reordered) {
       if (index == layer && !is_winograd_layout(desc)) return true;
     }
@@ -306,18 +331,23 @@ class Builder {
       if (desc == wanted) return stored;
       if (!is_winograd_layout(desc)) source = stored;
     }
-    if (!source && folded_weights.empty()) {
+    const bool deferred = !source && folded_weights.empty() && weights_.kernel_source;
+    if (!source && folded_weights.empty() && !deferred) {
       throw Error(cat(graph_.describe(layer), ": its kernel now lives only in a Winograd layout oneDNN cannot convert; "
                       "run with --backend ref and report this"));
     }
-    if (!source) source = memory(user_desc, weights_.engine, folded_weights.data());
-    weights_.storage.emplace_back(wanted.get_size());
-    memory target(wanted, weights_.engine, weights_.storage.back().data());
+    const std::size_t floats = user_desc.get_size() / sizeof(float);
+    float* plain = deferred ? static_cast<float*>(weights_.kernel_buffer.data()) : folded_weights.data();
+    if (deferred) weights_.kernel_source(layer, plain);
+    if (!source) source = memory(user_desc, weights_.engine, plain);
+    memory target(wanted, weights_.engine, weights_.storage.allocate(wanted.get_size()));
     dnnl::stream stream(weights_.engine);
     dnnl::reorder(*source, target).execute(stream, *source, target);
     stream.wait();
     weights_.reordered.emplace_back(layer, wanted, target);
-    if (!is_winograd_layout(wanted) || weights_.network_threads == 1) std::vector<float>().swap(folded_weights);
+    const bool keep_plain = is_winograd_layout(wanted) && weights_.network_threads > 1;
+    if (keep_plain && deferred) folded_weights.assign(plain, plain + floats);
+    if (!keep_plain) std::vector<float>().swap(folded_weights);
     return target;
   }
 

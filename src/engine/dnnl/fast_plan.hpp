@@ -3,6 +3,7 @@
 // with bias, activation and shortcut additions fused, in the blocked memory
 // format oneDNN prefers, kept from layer to layer), with the reference
 // kernels standing in for anything oneDNN does not do the Darknet way.
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -23,6 +24,16 @@ class FastWeights {
   // layout; oneDNN cannot convert between those, so the plain kernel of a
   // Winograd layer is then kept (and counted against the share).
   void configure(int network_threads, double winograd_memory_share);
+
+  // While a network loads: where plans get the folded kernels that are not
+  // in `folded` yet (deferred in the weights file), written whole to
+  // `folded_kernel`. Read one at a time into a buffer that is reused, so they
+  // are never all in memory in plain form.
+  using KernelSource = std::function<void(int layer, float* folded_kernel)>;
+  void set_kernel_source(KernelSource source, std::size_t largest_kernel_floats);
+  // Whether a plan has stored the layer's kernel (a Winograd layer of a
+  // network on more than one thread also keeps its plain kernel in `folded`).
+  bool holds_kernel(int layer) const;
   struct Impl;
   std::unique_ptr<Impl> impl;
 };

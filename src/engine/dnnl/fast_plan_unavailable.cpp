@@ -9,6 +9,8 @@ struct FastWeights::Impl {};
 FastWeights::FastWeights() = default;
 FastWeights::~FastWeights() = default;
 void FastWeights::configure(int, double) {}
+void FastWeights::set_kernel_source(KernelSource, std::size_t) {}
+bool FastWeights::holds_kernel(int) const { return false; }
 
 struct FastPlan::Impl {};
 
