@@ -3,6 +3,7 @@
 #include <charconv>
 #include <filesystem>
 #include <iostream>
+#include <unistd.h>
 
 namespace dusk::cli {
 
@@ -80,6 +81,14 @@ void refuse_to_overwrite(const std::string& output, const std::vector<std::strin
                        "choose another output path");
     }
   }
+}
+
+TemporaryFile::TemporaryFile(const std::string& stem, const std::string& extension)
+    : path_((std::filesystem::temp_directory_path() / (stem + "-" + std::to_string(::getpid()) + extension)).string()) {}
+
+TemporaryFile::~TemporaryFile() {
+  std::error_code ignored;
+  std::filesystem::remove(path_, ignored);
 }
 
 }  // namespace dusk::cli

@@ -37,4 +37,18 @@ void print_warnings(const std::vector<std::string>& warnings);
 // modifies what it was given.
 void refuse_to_overwrite(const std::string& output, const std::vector<std::string>& inputs);
 
+// A file name of our own in the system's temporary directory, removed (if it
+// was created) when this goes out of scope.
+class TemporaryFile {
+ public:
+  TemporaryFile(const std::string& stem, const std::string& extension);
+  ~TemporaryFile();
+  TemporaryFile(const TemporaryFile&) = delete;
+  TemporaryFile& operator=(const TemporaryFile&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 }  // namespace dusk::cli
