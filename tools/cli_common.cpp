@@ -62,9 +62,13 @@ Network load_network(const std::string& cfg_path, const std::string& weights_pat
                      std::uint64_t seed) {
   Graph graph = load_graph(cfg_path, GraphOptions{options.width, options.height});
   print_warnings(graph.warnings);
-  Weights weights = weights_path == "-" ? random_weights(graph, seed) : read_weights(weights_path, graph);
-  print_warnings(weights.warnings);
-  return Network(std::move(graph), std::move(weights), options);
+  if (weights_path == "-") {
+    Weights random = random_weights(graph, seed);
+    return Network(std::move(graph), std::move(random), options);
+  }
+  Network network = Network::load(std::move(graph), weights_path, options);
+  print_warnings(network.raw_weights().warnings);
+  return network;
 }
 
 void print_warnings(const std::vector<std::string>& warnings) {

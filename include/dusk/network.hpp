@@ -54,6 +54,9 @@ class Network {
   // Reads cfg and weights, checks that they fit, folds BatchNorm.
   static Network load(const std::string& cfg_path, const std::string& weights_path,
                       const NetworkOptions& options = {});
+  // The same for a graph already built (its size is used; options.width and
+  // height are not). The weights file's warnings are in raw_weights().
+  static Network load(Graph graph, const std::string& weights_path, const NetworkOptions& options = {});
   Network(Graph graph, Weights weights, const NetworkOptions& options = {});
 
   const Graph& graph() const;

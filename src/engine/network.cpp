@@ -197,7 +197,10 @@ void Network::Impl::load_deferred_kernels(const DeferredKernels& deferred) {
 }
 
 Network Network::load(const std::string& cfg_path, const std::string& weights_path, const NetworkOptions& options) {
-  Graph graph = load_graph(cfg_path, GraphOptions{options.width, options.height});
+  return load(load_graph(cfg_path, GraphOptions{options.width, options.height}), weights_path, options);
+}
+
+Network Network::load(Graph graph, const std::string& weights_path, const NetworkOptions& options) {
   DeferredKernels deferred;
   Weights weights = read_weights_deferring_kernels(weights_path, graph, deferred);
   return Network(std::move(graph), std::move(weights), options, &deferred);
