@@ -207,51 +207,47 @@ WHOLE_NETWORK_CASE("cfg", "yolov7-tiny.cfg")
 WHOLE_NETWORK_CASE("cfg", "yolov7.cfg")
 WHOLE_NETWORK_CASE("cfg", "enet-coco.cfg")
 
+// One convolution for which, on AVX-512, oneDNN picks F(2x2,3x3) on two
+// threads and F(4x4,3x3) on one; neither transformed layout converts into the
+// other. Its reference output, and its folded kernel, for the plans to use.
+struct WinogradLayerCase {
+  Graph graph = graph_from(net(64, 104, 104) +
+                           "[convolutional]\nfilters=64\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n");
+  Weights weights = random_weights(graph, 5);
+  std::vector<FoldedLayer> folded = {fold_layer(graph.layers[0], weights.layers[0], graph.source)};
+  Tensor input = random_input(graph.input, 5);
+  Tensor expected = Network(graph, weights, NetworkOptions{0, 0, 1, Backend::Reference}).forward(input, {0}).front();
+
+  void check(const FastPlan& plan) const {
+    const test::Difference d = test::compare(plan.run(input).front().data, expected.data);
+    INFO(test::describe(d));
+    CHECK(d.max_abs <= 1e-4 * d.max_magnitude);
+  }
+};
+
 TEST_CASE("a Winograd kernel stored by a plan for one thread count serves plans for another") {
   if (!fast_backend_compiled()) return;
-  // On AVX-512, oneDNN picks F(2x2,3x3) for this layer on two threads and
-  // F(4x4,3x3) on one; neither transformed layout converts into the other.
-  const Graph graph = graph_from(net(64, 104, 104) +
-                                 "[convolutional]\nfilters=64\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n");
-  const Weights weights = random_weights(graph, 5);
-  std::vector<FoldedLayer> folded;
-  for (const Layer& layer : graph.layers) folded.push_back(fold_layer(layer, weights.layers[0], graph.source));
-  const Tensor input = random_input(graph.input, 5);
-  const Network reference(graph, weights, NetworkOptions{0, 0, 1, Backend::Reference});
-  const Tensor expected = reference.forward(input, {0}).front();
+  WinogradLayerCase layer;
   FastWeights stored;
   stored.configure(2, kWinogradEverywhere);
   for (const int threads : {2, 1, 2}) {
-    const std::unique_ptr<FastPlan> plan = FastPlan::build(graph, folded, {0}, threads, stored);
-    const test::Difference d = test::compare(plan->run(input).front().data, expected.data);
-    INFO(threads << " threads: " << test::describe(d));
-    CHECK(d.max_abs <= 1e-4 * d.max_magnitude);
+    INFO(threads << " threads");
+    layer.check(*FastPlan::build(layer.graph, layer.folded, {0}, threads, stored));
   }
 }
 
 TEST_CASE("a Winograd kernel read from the file during load is kept for plans on fewer threads") {
   if (!fast_backend_compiled()) return;
-  const Graph graph = graph_from(net(64, 104, 104) +
-                                 "[convolutional]\nfilters=64\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n");
-  const Weights weights = random_weights(graph, 6);
-  const FoldedLayer whole = fold_layer(graph.layers[0], weights.layers[0], graph.source);
-  std::vector<FoldedLayer> folded = {whole};
-  folded[0].weights.clear();  // as Network::load leaves it: the kernel is still in the file
-  const Tensor input = random_input(graph.input, 6);
-  const Network reference(graph, weights, NetworkOptions{0, 0, 1, Backend::Reference});
-  const Tensor expected = reference.forward(input, {0}).front();
+  WinogradLayerCase layer;
+  const std::vector<float> kernel = std::move(layer.folded[0].weights);
+  layer.folded[0].weights.clear();  // as Network::load leaves it: the kernel is still in the file
   FastWeights stored;
   stored.configure(2, kWinogradEverywhere);
-  stored.set_kernel_source([&](int, float* kernel) { std::copy(whole.weights.begin(), whole.weights.end(), kernel); },
-                           whole.weights.size());
-  const std::unique_ptr<FastPlan> at_load = FastPlan::build(graph, folded, {0}, 2, stored);
+  stored.set_kernel_source([&](int, float* out) { std::copy(kernel.begin(), kernel.end(), out); }, kernel.size());
+  const std::unique_ptr<FastPlan> at_load = FastPlan::build(layer.graph, layer.folded, {0}, 2, stored);
   stored.set_kernel_source(nullptr, 0);
-  const std::unique_ptr<FastPlan> later = FastPlan::build(graph, folded, {0}, 1, stored);
-  for (const FastPlan* plan : {at_load.get(), later.get()}) {
-    const test::Difference d = test::compare(plan->run(input).front().data, expected.data);
-    INFO(test::describe(d));
-    CHECK(d.max_abs <= 1e-4 * d.max_magnitude);
-  }
+  layer.check(*at_load);
+  layer.check(*FastPlan::build(layer.graph, layer.folded, {0}, 1, stored));
 }
 
 TEST_CASE("Network::load, kernels read from the file as plans need them, equals a network built from read_weights") {

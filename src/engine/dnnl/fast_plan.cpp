@@ -9,7 +9,6 @@
 #include <mutex>
 #include <optional>
 #include <tuple>
-#include <string_view>
 
 #include "dusk/error.hpp"
 #include "engine/dnnl/conv_desc.hpp"
@@ -22,6 +21,7 @@ namespace dusk {
 
 using fast::ConvDesc;
 using fast::Desc;
+using fast::is_reference_impl;
 using fast::Value;
 using Tag = dnnl::memory::format_tag;
 using dnnl::algorithm;
@@ -122,10 +122,6 @@ Tag tag_of(const Desc& desc) {
     if (Desc(dims, kF32, tag) == desc) return tag;
   }
   return Tag::nchw;
-}
-
-bool is_reference_impl(const dnnl::primitive_desc_base& pd) {
-  return std::string_view(pd.impl_info_str()).substr(0, 3) == "ref";
 }
 
 // Winograd-transformed kernels: oneDNN reorders into them, never out of them.
@@ -352,11 +348,11 @@ class Builder {
   }
 
   bool build_convolution(const Layer& layer, const Layer* shortcut) {
-    if (!kernel_available(layer.index) && !stored_winograd_layout(layer.index)) return false;
+    const bool convertible = kernel_available(layer.index);
+    if (!convertible && !stored_winograd_layout(layer.index)) return false;
     const ConvDesc conv(layer);
     if ((*weights_.winograd)[static_cast<std::size_t>(layer.index)] && build_winograd(layer, conv, shortcut)) return true;
-    if (!kernel_available(layer.index)) return false;
-    return build_direct(layer, conv, shortcut);
+    return convertible && build_direct(layer, conv, shortcut);
   }
 
   // The convolution with bias, activation and a following shortcut fused.

@@ -1,6 +1,7 @@
 #include "engine/dnnl/fast_steps.hpp"
 
 #include <algorithm>
+#include <string_view>
 #include <unordered_map>
 
 #include "engine/activations.hpp"
@@ -12,6 +13,10 @@ Desc plain_desc(const Shape& shape) {
   return Desc({1, shape.c, shape.h, shape.w}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::nchw);
 }
 
+
+bool is_reference_impl(const dnnl::primitive_desc_base& pd) {
+  return std::string_view(pd.impl_info_str()).substr(0, 3) == "ref";
+}
 
 Frame::Frame(const dnnl::engine& engine, const std::vector<Value>& values, const std::vector<std::size_t>& slot_bytes,
              const std::vector<Desc>& scratchpads)

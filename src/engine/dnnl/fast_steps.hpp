@@ -18,6 +18,10 @@ using Desc = dnnl::memory::desc;
 
 Desc plain_desc(const Shape& shape);
 
+// oneDNN's own plain loops ("ref:..."): slower than dusk's reference kernels,
+// so the fast path never takes them.
+bool is_reference_impl(const dnnl::primitive_desc_base& pd);
+
 struct Value {
   Desc desc;
   Shape shape;

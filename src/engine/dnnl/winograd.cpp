@@ -1,9 +1,9 @@
 #include "engine/dnnl/winograd.hpp"
 
 #include <algorithm>
-#include <string_view>
 
 #include "engine/dnnl/conv_desc.hpp"
+#include "engine/dnnl/fast_steps.hpp"
 
 namespace dusk::fast {
 
@@ -41,7 +41,7 @@ std::vector<bool> choose_winograd(const Graph& graph, const dnnl::engine& engine
     try {
       const auto pd = conv.make(dnnl::algorithm::convolution_winograd, conv.src_any, conv.weights_any, conv.dst_any,
                                 attr, engine);
-      if (std::string_view(pd.impl_info_str()).substr(0, 3) == "ref") continue;
+      if (is_reference_impl(pd)) continue;
       const double transformed = static_cast<double>(pd.weights_desc().get_size());
       const double extra = transformed - (keeps_plain_kernel ? 0.0 : plain);
       const double flops = 2.0 * (plain / sizeof(float)) * layer.out.h * layer.out.w;
