@@ -14,6 +14,7 @@
 #include "engine/dnnl/conv_desc.hpp"
 #include "engine/dnnl/fast_steps.hpp"
 #include "engine/dnnl/winograd.hpp"
+#include "engine/dnnl/winograd_kernel.hpp"
 #include "util/text.hpp"
 #include "util/memory.hpp"
 
@@ -335,11 +336,18 @@ class Builder {
     const std::size_t floats = user_desc.get_size() / sizeof(float);
     float* plain = deferred ? static_cast<float*>(weights_.kernel_buffer.data()) : folded_weights.data();
     if (deferred) weights_.kernel_source(layer, plain);
-    if (!source) source = memory(user_desc, weights_.engine, plain);
     memory target(wanted, weights_.engine, weights_.storage.allocate(wanted.get_size()));
-    dnnl::stream stream(weights_.engine);
-    dnnl::reorder(*source, target).execute(stream, *source, target);
-    stream.wait();
+    const auto& dims = user_desc.data.dims;
+    const bool transformed = !source && user_desc.data.ndims == 4 &&
+                             fast::transform_winograd_kernel(plain, static_cast<int>(dims[0]),
+                                                             static_cast<int>(dims[1]), wanted,
+                                                             static_cast<float*>(target.get_data_handle()));
+    if (!transformed) {
+      if (!source) source = memory(user_desc, weights_.engine, plain);
+      dnnl::stream stream(weights_.engine);
+      dnnl::reorder(*source, target).execute(stream, *source, target);
+      stream.wait();
+    }
     weights_.reordered.emplace_back(layer, wanted, target);
     const bool keep_plain = is_winograd_layout(wanted) && weights_.network_threads > 1;
     if (keep_plain && deferred) folded_weights.assign(plain, plain + floats);
