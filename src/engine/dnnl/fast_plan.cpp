@@ -1,5 +1,5 @@
-// Compiling a graph into oneDNN steps, assigning buffers by lifetime, and
-// running the result.
+// Compiling a graph into oneDNN steps, placing their buffers by lifetime,
+// and running the result.
 #include "engine/dnnl/fast_plan.hpp"
 
 #include <omp.h>
@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "dusk/error.hpp"
+#include "engine/buffer_plan.hpp"
 #include "engine/dnnl/conv_desc.hpp"
 #include "engine/dnnl/fast_steps.hpp"
 #include "engine/dnnl/winograd.hpp"
@@ -69,8 +70,9 @@ struct FastPlan::Impl {
   int threads = 1;
   std::vector<Value> values;
   std::vector<std::unique_ptr<fast::Step>> steps;
-  std::vector<std::size_t> slot_bytes;
-  std::vector<Desc> scratchpads;
+  std::vector<fast::Scratchpad> scratchpads;
+  std::vector<int> scratchpad_steps;  // the step each scratchpad serves
+  std::size_t arena_bytes = 0;        // values and scratchpads of one call
   std::vector<int> outputs;  // plain values returned, in the order asked
   std::vector<Shape> output_shapes;
 
@@ -174,7 +176,7 @@ class Builder {
       plan_.outputs.push_back(plain_output[static_cast<std::size_t>(index)]);
       plan_.output_shapes.push_back(graph_.layers[static_cast<std::size_t>(index)].out);
     }
-    assign_slots();
+    place_in_arena();
   }
 
  private:
@@ -193,7 +195,8 @@ class Builder {
                      ConstantArgs constants, std::vector<int> reads, std::vector<int> writes) {
     int scratchpad = -1;
     if (pd.scratchpad_desc().get_size() > 0) {
-      plan_.scratchpads.push_back(pd.scratchpad_desc());
+      plan_.scratchpads.push_back({pd.scratchpad_desc()});
+      plan_.scratchpad_steps.push_back(static_cast<int>(plan_.steps.size()));
       scratchpad = static_cast<int>(plan_.scratchpads.size()) - 1;
     }
     add_step(std::make_unique<fast::PrimitiveStep>(primitive, std::move(args), std::move(constants), scratchpad),
@@ -609,59 +612,49 @@ class Builder {
     return true;
   }
 
-  // Buffers by lifetime: a value holds its slot from the step that writes it
-  // to the last step that reads it; outputs live to the end.
-  void assign_slots() {
+  // Every value and scratchpad gets a place in the call's arena. A value
+  // lives from the step that writes it to the last step that reads it (a
+  // view keeps its owner alive; outputs live to the end), a scratchpad
+  // during its own step; those never live together may share bytes.
+  void place_in_arena() {
     std::vector<Value>& values = plan_.values;
     const int end = static_cast<int>(plan_.steps.size());
+    std::vector<int> first_write(values.size(), -1);
     std::vector<int> last_use(values.size(), -1);
     for (int i = 0; i < end; ++i) {
-      for (const int v : plan_.steps[static_cast<std::size_t>(i)]->reads) last_use[static_cast<std::size_t>(v)] = i;
+      const fast::Step& step = *plan_.steps[static_cast<std::size_t>(i)];
+      for (const int v : step.reads) last_use[static_cast<std::size_t>(v)] = i;
+      for (const int v : step.writes) {
+        if (first_write[static_cast<std::size_t>(v)] < 0) first_write[static_cast<std::size_t>(v)] = i;
+      }
     }
     for (const int v : plan_.outputs) last_use[static_cast<std::size_t>(v)] = end;
     for (std::size_t v = values.size(); v-- > 0;) {  // a view keeps its owner alive
       const int owner = values[v].alias_of;
       if (owner >= 0) last_use[static_cast<std::size_t>(owner)] = std::max(last_use[static_cast<std::size_t>(owner)], last_use[v]);
     }
-    std::vector<int> free_slots;
-    for (int i = 0; i < end; ++i) {
-      const fast::Step& step = *plan_.steps[static_cast<std::size_t>(i)];
-      for (const int v : step.writes) {
-        Value& value = values[static_cast<std::size_t>(v)];
-        if (value.slot >= 0 || value.alias_of >= 0 || v == 0) continue;
-        const std::size_t bytes = value.desc.get_size();
-        // Best fit among free slots, else grow the largest, else a new slot.
-        auto best = free_slots.end();
-        for (auto it = free_slots.begin(); it != free_slots.end(); ++it) {
-          const std::size_t size = plan_.slot_bytes[static_cast<std::size_t>(*it)];
-          if (size >= bytes && (best == free_slots.end() || size < plan_.slot_bytes[static_cast<std::size_t>(*best)])) {
-            best = it;
-          }
-        }
-        if (best == free_slots.end() && !free_slots.empty()) {
-          best = std::max_element(free_slots.begin(), free_slots.end(), [&](int x, int y) {
-            return plan_.slot_bytes[static_cast<std::size_t>(x)] < plan_.slot_bytes[static_cast<std::size_t>(y)];
-          });
-        }
-        if (best != free_slots.end()) {
-          value.slot = *best;
-          free_slots.erase(best);
-          plan_.slot_bytes[static_cast<std::size_t>(value.slot)] =
-              std::max(plan_.slot_bytes[static_cast<std::size_t>(value.slot)], bytes);
-        } else {
-          value.slot = static_cast<int>(plan_.slot_bytes.size());
-          plan_.slot_bytes.push_back(bytes);
-        }
-      }
-      for (std::size_t v = 1; v < values.size(); ++v) {
-        const Value& value = values[v];
-        const bool written_here = std::find(step.writes.begin(), step.writes.end(), static_cast<int>(v)) != step.writes.end();
-        if (value.slot >= 0 && value.alias_of < 0 && (last_use[v] == i || (last_use[v] < 0 && written_here))) {
-          free_slots.push_back(value.slot);
-          last_use[v] = end + 1;  // freed once
-        }
-      }
+
+    std::vector<BufferLifetime> buffers;
+    std::vector<int> buffer_value;  // -1: a scratchpad
+    for (std::size_t v = 1; v < values.size(); ++v) {  // value 0, the input, is the caller's
+      if (values[v].alias_of >= 0 || first_write[v] < 0) continue;
+      buffers.push_back({values[v].desc.get_size(), first_write[v], std::max(first_write[v], last_use[v])});
+      buffer_value.push_back(static_cast<int>(v));
     }
+    for (std::size_t p = 0; p < plan_.scratchpads.size(); ++p) {
+      const int step = plan_.scratchpad_steps[p];
+      buffers.push_back({plan_.scratchpads[p].desc.get_size(), step, step});
+      buffer_value.push_back(-1 - static_cast<int>(p));
+    }
+    constexpr std::size_t kAlignment = 64;  // a cache line: what oneDNN's kernels assume
+    const BufferPlacement placement = place_buffers(buffers, kAlignment);
+    for (std::size_t b = 0; b < buffers.size(); ++b) {
+      const auto offset = static_cast<std::ptrdiff_t>(placement.offsets[b]);
+      const int v = buffer_value[b];
+      if (v >= 0) values[static_cast<std::size_t>(v)].offset = offset;
+      else plan_.scratchpads[static_cast<std::size_t>(-1 - v)].offset = offset;
+    }
+    plan_.arena_bytes = placement.arena_bytes;
   }
 
   const Graph& graph_;
@@ -724,7 +717,7 @@ std::vector<Tensor> FastPlan::run(const Tensor& input) const {
       impl_->idle_frames.pop_back();
     }
   }
-  if (!frame) frame = std::make_unique<fast::Frame>(impl_->engine, impl_->values, impl_->slot_bytes, impl_->scratchpads);
+  if (!frame) frame = std::make_unique<fast::Frame>(impl_->engine, impl_->values, impl_->scratchpads, impl_->arena_bytes);
   frame->threads = impl_->threads;
   frame->memory(0).set_data_handle(const_cast<float*>(input.data.data()));
   try {

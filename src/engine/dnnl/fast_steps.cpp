@@ -18,18 +18,15 @@ bool is_reference_impl(const dnnl::primitive_desc_base& pd) {
   return std::string_view(pd.impl_info_str()).substr(0, 3) == "ref";
 }
 
-Frame::Frame(const dnnl::engine& engine, const std::vector<Value>& values, const std::vector<std::size_t>& slot_bytes,
-             const std::vector<Desc>& scratchpads)
-    : stream_(engine) {
-  for (const std::size_t bytes : slot_bytes) buffers_.emplace_back(bytes);
-  std::size_t scratchpad_bytes = 0;
-  for (const Desc& desc : scratchpads) scratchpad_bytes = std::max(scratchpad_bytes, desc.get_size());
-  scratchpad_buffer_ = AlignedBuffer(scratchpad_bytes);
-  for (const Desc& desc : scratchpads) scratchpads_.emplace_back(desc, engine, scratchpad_buffer_.data());
+Frame::Frame(const dnnl::engine& engine, const std::vector<Value>& values, const std::vector<Scratchpad>& scratchpads,
+             std::size_t arena_bytes)
+    : arena_(arena_bytes), stream_(engine) {
+  char* base = static_cast<char*>(arena_.data());
+  for (const Scratchpad& scratchpad : scratchpads) scratchpads_.emplace_back(scratchpad.desc, engine, base + scratchpad.offset);
   memories_.reserve(values.size());
   for (const Value& value : values) {
     const Value& owner = value.alias_of >= 0 ? values[static_cast<std::size_t>(value.alias_of)] : value;
-    void* handle = owner.slot >= 0 ? buffers_[static_cast<std::size_t>(owner.slot)].data() : DNNL_MEMORY_NONE;
+    void* handle = owner.offset >= 0 ? base + owner.offset : DNNL_MEMORY_NONE;
     memories_.emplace_back(value.desc, engine, handle);
   }
 }

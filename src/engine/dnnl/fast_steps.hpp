@@ -1,9 +1,10 @@
 #pragma once
 // The pieces a FastPlan is made of: values (tensors with a oneDNN memory
-// layout and a buffer slot), steps that read and write them, and the frame
-// that holds one call's buffers.
+// layout and a place in the call's arena), steps that read and write them,
+// and the frame that holds one call's arena.
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <cstddef>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -25,17 +26,22 @@ bool is_reference_impl(const dnnl::primitive_desc_base& pd);
 struct Value {
   Desc desc;
   Shape shape;
-  int slot = -1;      // buffer slot; -1 for the network input, bound per call
+  std::ptrdiff_t offset = -1;  // bytes into the frame's arena; -1: the network input, bound per call
   int alias_of = -1;  // a view (sub-tensor) of another value's memory
 };
 
-// One call's memory: a buffer per slot and a oneDNN memory per value.
+// A primitive's scratchpad: its layout and where it lies in the arena.
+struct Scratchpad {
+  Desc desc;
+  std::ptrdiff_t offset = 0;
+};
+
+// One call's memory: one arena holding every value and scratchpad where
+// the plan placed it, and a oneDNN memory for each.
 class Frame {
  public:
-  // `scratchpads`: each primitive's scratchpad layout; they share one buffer,
-  // since steps run one at a time.
-  Frame(const dnnl::engine& engine, const std::vector<Value>& values, const std::vector<std::size_t>& slot_bytes,
-        const std::vector<Desc>& scratchpads);
+  Frame(const dnnl::engine& engine, const std::vector<Value>& values, const std::vector<Scratchpad>& scratchpads,
+        std::size_t arena_bytes);
   dnnl::memory& memory(int value) { return memories_[static_cast<std::size_t>(value)]; }
   dnnl::memory& scratchpad(int index) { return scratchpads_[static_cast<std::size_t>(index)]; }
   float* data(int value) { return static_cast<float*>(memories_[static_cast<std::size_t>(value)].get_data_handle()); }
@@ -43,8 +49,7 @@ class Frame {
   int threads = 1;
 
  private:
-  std::vector<AlignedBuffer> buffers_;
-  AlignedBuffer scratchpad_buffer_;
+  AlignedBuffer arena_;
   std::vector<dnnl::memory> memories_;
   std::vector<dnnl::memory> scratchpads_;
   dnnl::stream stream_;
