@@ -31,6 +31,8 @@ Tensor random_input(const Shape& shape, unsigned seed) {
 // A Winograd memory share no network reaches: every convolution oneDNN has
 // a Winograd kernel for gets it.
 constexpr double kWinogradEverywhere = 1e9;
+// No Winograd: every convolution on oneDNN's direct kernels, shortcuts fused.
+constexpr double kDirectOnly = 0;
 
 NetworkOptions fast_options(int threads, double winograd_share) {
   NetworkOptions options{0, 0, threads, Backend::Fast};
@@ -40,7 +42,7 @@ NetworkOptions fast_options(int threads, double winograd_share) {
 
 // Runs every layer on both backends and compares each layer's output.
 void check_all_layers(const Graph& graph, const std::string& what, unsigned seed = 1,
-                      double winograd_share = kDefaultWinogradMemoryShare) {
+                      double winograd_share = kDirectOnly) {
   if (!fast_backend_compiled()) return;  // built without oneDNN: nothing to compare
   const Weights weights = random_weights(graph, seed);
   const Network fast(graph, weights, fast_options(2, winograd_share));
@@ -144,6 +146,7 @@ TEST_CASE("convolution followed by a shortcut (fused) and by other readers (not 
       "[convolutional]\nfilters=24\nsize=1\nactivation=linear\n"
       "[shortcut]\nfrom=-9\nactivation=linear\n";  // 24 channels + 32: Darknet adds the shared ones
   check_all_layers(graph_from(net(8, 13, 15) + body), "shortcut chain");
+  check_all_layers(graph_from(net(8, 13, 15) + body), "shortcut chain", 1, kWinogradEverywhere);
 }
 
 TEST_CASE("pooling, upsampling, routes and channel slices") {
@@ -189,7 +192,7 @@ TEST_CASE("layers that stay on the reference kernels inside a fast plan") {
   TEST_CASE("fast equals reference on " file) {                                      \
     const Graph graph = load_graph(test::shared(dir "/" file), GraphOptions{128, 128});      \
     check_all_layers(graph, file);                                                     \
-    check_all_layers(graph, file, 1, kWinogradEverywhere);                             \
+    check_all_layers(graph, file, 1, kDefaultWinogradMemoryShare);                     \
   }
 
 WHOLE_NETWORK_CASE("models", "yolo-fastest-1.1.cfg")
@@ -271,7 +274,7 @@ TEST_CASE("Network::load, kernels read from the file as plans need them, equals 
   for (const Backend backend : {Backend::Fast, Backend::Reference}) {
     if (backend == Backend::Fast && !fast_backend_compiled()) continue;
     for (const int threads : {1, 2}) {
-      for (const double share : {kDefaultWinogradMemoryShare, kWinogradEverywhere}) {
+      for (const double share : {kDirectOnly, kWinogradEverywhere}) {
         NetworkOptions options{0, 0, threads, backend};
         options.winograd_memory_share = share;
         const Network loaded = Network::load(cfg, weights_path, options);

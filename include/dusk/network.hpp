@@ -22,8 +22,12 @@ struct Tensor {
 };
 
 inline constexpr std::int64_t kDefaultMaxActivationBytes = std::int64_t{8} << 30;
-// yolov4 at 416x416: the 3x3 layers at 52x52 and larger, +45 MB.
+// yolov4 at 416x416: the 3x3 layers at 52x52 and larger, +37 MiB.
 inline constexpr double kDefaultWinogradMemoryShare = 0.15;
+// Winograd may always add this much, however small the network's kernels:
+// on a tiny model a share would allow a few MiB, too little for its one or
+// two big layers, and 32 MiB is little on any machine that runs a detector.
+inline constexpr std::int64_t kWinogradMemoryFloorBytes = std::int64_t{32} << 20;
 
 enum class Backend {
   Auto,       // Fast when dusk was built with oneDNN, else Reference
@@ -41,8 +45,9 @@ struct NetworkOptions {
   std::int64_t max_activation_bytes = kDefaultMaxActivationBytes;
   // Fast backend: memory Winograd convolutions may add (their transformed
   // kernels are 1.8-4x the plain ones), as a share of the network's kernel
-  // bytes. They run 3x3 stride-1 convolutions 1.4-2x faster; the layers with
-  // the most work per extra byte get them first. 0 turns them off.
+  // bytes but at least kWinogradMemoryFloorBytes. They run 3x3 stride-1
+  // convolutions 1.4-2x faster; the layers with the most work per extra
+  // byte get them first. 0 turns them off.
   double winograd_memory_share = kDefaultWinogradMemoryShare;
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "dusk/network.hpp"
 #include "engine/dnnl/conv_desc.hpp"
 #include "engine/dnnl/fast_steps.hpp"
 
@@ -53,7 +54,7 @@ std::vector<bool> choose_winograd(const Graph& graph, const dnnl::engine& engine
   std::stable_sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
     return a.flops / a.extra_bytes > b.flops / b.extra_bytes;
   });
-  double budget = memory_share * kernel_bytes;
+  double budget = std::max(memory_share * kernel_bytes, static_cast<double>(kWinogradMemoryFloorBytes));
   for (const Candidate& candidate : candidates) {
     if (candidate.extra_bytes > budget) continue;
     budget -= candidate.extra_bytes;

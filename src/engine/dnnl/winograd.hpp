@@ -20,7 +20,8 @@ namespace dusk::fast {
 bool winograd_shaped(const Layer& layer);
 
 // Per layer: run it as a Winograd convolution. The transformed kernels may
-// add at most `memory_share` of the network's kernel bytes;
+// add at most `memory_share` of the network's kernel bytes, or
+// kWinogradMemoryFloorBytes when that is more (none when the share is 0);
 // `keeps_plain_kernel`: the plain kernel stays in memory next to the
 // transformed one, so it counts against the budget too. Primitive descriptors are created under the
 // caller's thread setting, as the plans that use them will be.
