@@ -134,7 +134,7 @@ void add_bench_command(CLI::App& app, std::function<int()>& action) {
   command->add_option("--warmup", args->warmup, "untimed passes first")->capture_default_str()->check(CLI::NonNegativeNumber);
   command->add_option("--backend", args->backend, "auto, fast (oneDNN) or ref (reference kernels)")->capture_default_str();
   command->add_option("--winograd-share", args->winograd_share,
-                      "memory Winograd kernels may add, as a share of the kernel bytes (0: none)")
+                      "memory Winograd kernels may add, as a share of the kernel bytes, at least 32 MiB (0: none)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   command->add_flag("--json", args->json, "print one JSON object");
