@@ -353,7 +353,10 @@ class Builder {
     }
     weights_.reordered.emplace_back(layer, wanted, target);
     const bool keep_plain = is_winograd_layout(wanted) && weights_.network_threads > 1;
-    if (keep_plain && deferred) folded_weights.assign(plain, plain + floats);
+    if (keep_plain && deferred) {  // populated up front: one fault per huge page, not per 4 KiB
+      resize_prefaulted(folded_weights, floats);
+      std::memcpy(folded_weights.data(), plain, floats * sizeof(float));
+    }
     if (!keep_plain) std::vector<float>().swap(folded_weights);
     return target;
   }
