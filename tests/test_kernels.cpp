@@ -12,6 +12,7 @@
 #include "engine/fold.hpp"
 #include "engine/kernels/ref/ref_kernels.hpp"
 #include "support/compare.hpp"
+#include "support/fixtures.hpp"
 
 using namespace dusk;
 
@@ -424,11 +425,24 @@ TEST_CASE("a negative BatchNorm variance is a corrupt file, named") {
       "[net]\nwidth=2\nheight=2\nchannels=1\n[convolutional]\nfilters=2\nbatch_normalize=1\n", "v.cfg"));
   Weights weights = random_weights(graph, 1);
   weights.layers[0].variance[1] = -0.5f;
+  const std::string expected = "v.cfg: layer 0 [convolutional] has BatchNorm variance -0.5 at channel 1; "
+                               "variances must be >= 0, so the weights file is corrupt";
   try {
     Network network(graph, weights);
     FAIL("expected an error");
   } catch (const Error& error) {
-    CHECK(std::string(error.what()) == "v.cfg: layer 0 [convolutional] has BatchNorm variance -0.5 at channel 1; "
-                                       "variances must be >= 0, so the weights file is corrupt");
+    CHECK(std::string(error.what()) == expected);
+  }
+  // Network::load, which reads the kernel from the file later, refuses the file the same way.
+  const test::TempDir dir;
+  const std::string path = dir.file("v.weights");
+  write_weights(path, graph, weights);
+  for (const Backend backend : {Backend::Auto, Backend::Reference}) {
+    try {
+      Network::load(graph, path, NetworkOptions{0, 0, 1, backend});
+      FAIL("expected an error");
+    } catch (const Error& error) {
+      CHECK(std::string(error.what()) == expected);
+    }
   }
 }

@@ -42,10 +42,10 @@ FoldedLayer fold_affine(const Layer& layer, std::vector<float> weights, const La
   FoldedLayer folded{std::move(weights), params.biases, {}};
   if (!batch_normalize) return folded;
   for (std::size_t f = 0; f < params.biases.size(); ++f) {
-    batchnorm_factor(params, f, layer, source);  // refuses a corrupt variance now, even with the kernel deferred
     folded.biases[f] = static_cast<float>(params.biases[f] - static_cast<double>(params.scales[f]) * params.mean[f] /
                                                                   std::sqrt(double{params.variance[f]} + kBatchNormEpsilon));
   }
+  // Also with the kernel deferred (no floats yet): it checks every variance.
   scale_rows(layer, params, folded.weights.data(), folded.weights.size(), source);
   return folded;
 }

@@ -447,9 +447,8 @@ class Builder {
 
   void add_convolution(const Layer& layer, const ConvDesc& conv, const dnnl::convolution_forward::primitive_desc& pd,
                        ValueArgs args, std::vector<int> reads, int dst) {
-    const FoldedLayer& params = folded_[static_cast<std::size_t>(layer.index)];
-    memory weights = constant(layer.index, conv.user_weights, folded_[static_cast<std::size_t>(layer.index)].weights,
-                              pd.weights_desc());
+    FoldedLayer& params = folded_[static_cast<std::size_t>(layer.index)];
+    memory weights = constant(layer.index, conv.user_weights, params.weights, pd.weights_desc());
     memory biases(conv.bias, plan_.engine);
     std::memcpy(biases.get_data_handle(), params.biases.data(), params.biases.size() * sizeof(float));
     add_primitive(dnnl::convolution_forward(pd), pd, std::move(args),
