@@ -17,5 +17,6 @@ void add_fold_command(CLI::App& app, std::function<int()>& action);
 void add_diff_command(CLI::App& app, std::function<int()>& action);
 void add_partial_command(CLI::App& app, std::function<int()>& action);
 void add_bench_command(CLI::App& app, std::function<int()>& action);
+void add_map_command(CLI::App& app, std::function<int()>& action);
 
 }  // namespace dusk::cli

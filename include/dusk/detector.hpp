@@ -38,6 +38,14 @@ struct Detection {
   RelativeBox relative;
 };
 
+// One class of one candidate box, with its probability (objectness x class
+// probability), as Darknet's detection list holds it after NMS.
+struct ScoredBox {
+  int class_id = 0;
+  float prob = 0;
+  RelativeBox box;  // relative to the original image
+};
+
 struct DetectorOptions {
   float threshold = 0.25f;       // on objectness x class probability
   float nms = 0.45f;             // overlap above which a weaker box of a class goes; 0 disables NMS
@@ -70,6 +78,11 @@ class Detector {
   // 8-bit interleaved pixels, `stride` bytes per row (>= 3 * width).
   std::vector<Detection> detect(const unsigned char* pixels, int width, int height, int stride,
                                 PixelFormat format) const;
+
+  // Every class of every box whose probability passes options.threshold
+  // after NMS, in Darknet's list order (boxes as the NMS sort left them,
+  // classes ascending): what `detector map` evaluates.
+  std::vector<ScoredBox> scored_boxes(const Image& image) const;
 
   const Network& network() const { return network_; }
   const DetectorOptions& options() const { return options_; }

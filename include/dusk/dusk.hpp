@@ -3,6 +3,7 @@
 #include "dusk/cfg.hpp"
 #include "dusk/detector.hpp"
 #include "dusk/error.hpp"
+#include "dusk/eval.hpp"
 #include "dusk/graph.hpp"
 #include "dusk/image.hpp"
 #include "dusk/network.hpp"

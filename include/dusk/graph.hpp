@@ -172,6 +172,7 @@ struct Graph {
   std::vector<Layer> layers;
   std::vector<std::string> warnings;  // unknown keys and the like, file:line each
   int stride = 1;  // total downsampling; input sizes must be multiples of it
+  bool letter_box = false;  // [net] letter_box: Darknet's map and demo letterbox the input
 
   std::vector<int> head_layers() const;  // yolo, Gaussian_yolo and region layers
   // Bytes of layer outputs alive at once at the worst point of a forward

@@ -79,6 +79,33 @@ void check_options(const DetectorOptions& options) {
   }
 }
 
+// Decoded, mapped to the image and suppressed: Darknet's detection list.
+std::vector<Candidate> find_candidates(const Network& network, const DetectorOptions& options, const Image& image) {
+  if (image.c != 3 || image.w < 1 || image.h < 1) {
+    throw Error(cat("cannot detect on a ", image.w, "x", image.h, "x", image.c, " image; give a 3-channel RGB image"));
+  }
+  const Graph& graph = network.graph();
+  const Shape net = graph.input;
+  Tensor input(net);
+  input.data = options.letterbox ? letterbox_image(image, net.w, net.h).data : resize_image(image, net.w, net.h).data;
+
+  const std::vector<int> heads = graph.head_layers();
+  const std::vector<Tensor> outputs = network.forward(input, heads);
+  std::vector<Candidate> candidates;
+  for (std::size_t i = 0; i < heads.size(); ++i) {
+    decode_head(graph.layers[static_cast<std::size_t>(heads[i])], outputs[i], net, options.threshold, candidates);
+  }
+  correct_boxes(candidates, image.w, image.h, net.w, net.h, options.letterbox);
+  const Layer& head = last_head(graph);
+  if (options.nms > 0) {
+    const NmsKind cfg_kind = head.kind == LayerKind::Region ? NmsKind::Default : head.as<YoloSpec>().nms_kind;
+    const NmsKind kind = options.nms_kind.value_or(cfg_kind);
+    const float beta = head.kind == LayerKind::Region ? 0.6f : head.as<YoloSpec>().beta_nms;
+    suppress(candidates, head_classes(head), options.nms, kind, beta);
+  }
+  return candidates;
+}
+
 }  // namespace
 
 Detector::Detector(const std::string& cfg_path, const std::string& weights_path, DetectorOptions options)
@@ -96,29 +123,18 @@ std::vector<Detection> Detector::detect(const std::string& image_path) const {
 }
 
 std::vector<Detection> Detector::detect(const Image& image) const {
-  if (image.c != 3 || image.w < 1 || image.h < 1) {
-    throw Error(cat("cannot detect on a ", image.w, "x", image.h, "x", image.c, " image; give a 3-channel RGB image"));
-  }
-  const Graph& graph = network_.graph();
-  const Shape net = graph.input;
-  Tensor input(net);
-  input.data = options_.letterbox ? letterbox_image(image, net.w, net.h).data : resize_image(image, net.w, net.h).data;
-
-  const std::vector<int> heads = graph.head_layers();
-  const std::vector<Tensor> outputs = network_.forward(input, heads);
-  std::vector<Candidate> candidates;
-  for (std::size_t i = 0; i < heads.size(); ++i) {
-    decode_head(graph.layers[static_cast<std::size_t>(heads[i])], outputs[i], net, options_.threshold, candidates);
-  }
-  correct_boxes(candidates, image.w, image.h, net.w, net.h, options_.letterbox);
-  const Layer& head = last_head(graph);
-  if (options_.nms > 0) {
-    const NmsKind cfg_kind = head.kind == LayerKind::Region ? NmsKind::Default : head.as<YoloSpec>().nms_kind;
-    const NmsKind kind = options_.nms_kind.value_or(cfg_kind);
-    const float beta = head.kind == LayerKind::Region ? 0.6f : head.as<YoloSpec>().beta_nms;
-    suppress(candidates, head_classes(head), options_.nms, kind, beta);
-  }
+  std::vector<Candidate> candidates = find_candidates(network_, options_, image);
   return to_detections(candidates, options_, image.w, image.h);
+}
+
+std::vector<ScoredBox> Detector::scored_boxes(const Image& image) const {
+  std::vector<ScoredBox> boxes;
+  for (const Candidate& c : find_candidates(network_, options_, image)) {
+    for (std::size_t k = 0; k < c.probs.size(); ++k) {
+      if (c.probs[k] > 0) boxes.push_back({static_cast<int>(k), c.probs[k], c.box});
+    }
+  }
+  return boxes;
 }
 
 std::vector<Detection> Detector::detect(const unsigned char* pixels, int width, int height, int stride,

@@ -14,7 +14,8 @@ namespace dusk {
 
 namespace {
 
-Shape read_network_input(const Cfg& cfg, const GraphOptions& options, std::vector<std::string>& warnings) {
+Shape read_network_input(const Cfg& cfg, const GraphOptions& options, bool& letter_box,
+                         std::vector<std::string>& warnings) {
   if (cfg.sections.empty()) {
     throw Error(cat(cfg.source, ": has no sections; a Darknet cfg starts with [net] and then lists its layers"));
   }
@@ -34,6 +35,7 @@ Shape read_network_input(const Cfg& cfg, const GraphOptions& options, std::vecto
     }
   }
   input.c = reader.get_int("channels", 3, 1, kMaxChannels);
+  letter_box = reader.get_int("letter_box", 0, 0, std::numeric_limits<int>::max()) != 0;
   reader.collect_warnings(warnings);
   if (options.width < 0 || options.width > kMaxInputSide || options.height < 0 || options.height > kMaxInputSide) {
     throw Error(cat("input size ", options.width, "x", options.height, " is out of range; use 1..", kMaxInputSide,
@@ -120,7 +122,7 @@ std::string Graph::describe(int layer_index) const {
 Graph build_graph(const Cfg& cfg, const GraphOptions& options) {
   Graph graph;
   graph.source = cfg.source;
-  graph.input = read_network_input(cfg, options, graph.warnings);
+  graph.input = read_network_input(cfg, options, graph.letter_box, graph.warnings);
 
   const int layer_count = static_cast<int>(cfg.sections.size()) - 1;
   if (layer_count > kMaxLayers) {

@@ -1,0 +1,14 @@
+#pragma once
+// The precision-recall plot of `dusk map --plot`.
+#include <string>
+#include <vector>
+
+#include "dusk/eval.hpp"
+
+namespace dusk::cli {
+
+// Every class's curve in its class colour, the mean interpolated curve over
+// the classes with truths in black, a legend by AP; written whole as PNG.
+void save_pr_plot(const MapResult& result, const std::vector<std::string>& names, const std::string& path);
+
+}  // namespace dusk::cli
