@@ -41,6 +41,24 @@ double interpolated_precision(const std::vector<PrPoint>& curve, double recall) 
   return best;
 }
 
+// The monotone envelope AP integrates, as steps: at each recall reached, the
+// best precision at that recall or beyond.
+std::vector<cv::Point> envelope_steps(const std::vector<PrPoint>& curve) {
+  std::vector<double> best(curve.size());
+  double envelope = 0;
+  for (std::size_t k = curve.size(); k-- > 0;) best[k] = envelope = std::max(envelope, curve[k].precision);
+  std::vector<cv::Point> points;
+  double recall = 0;
+  for (std::size_t k = 0; k < curve.size(); ++k) {
+    if (curve[k].recall == recall && k > 0) continue;
+    points.push_back(to_pixel(recall, best[k]));
+    points.push_back(to_pixel(curve[k].recall, best[k]));
+    recall = curve[k].recall;
+  }
+  if (!points.empty()) points.push_back(to_pixel(recall, 0));
+  return points;
+}
+
 }  // namespace
 
 void save_pr_plot(const MapResult& result, const std::vector<std::string>& names, const std::string& path) {
@@ -66,9 +84,7 @@ void save_pr_plot(const MapResult& result, const std::vector<std::string>& names
     const ClassAccuracy& accuracy = result.classes[static_cast<std::size_t>(c)];
     if (accuracy.truths == 0) continue;
     with_truths.push_back(c);
-    std::vector<cv::Point> points = {to_pixel(0, accuracy.curve.empty() ? 0 : accuracy.curve.front().precision)};
-    for (const PrPoint& p : accuracy.curve) points.push_back(to_pixel(p.recall, p.precision));
-    cv::polylines(canvas, points, false, bgr(class_color(c, classes)), 1, cv::LINE_AA);
+    cv::polylines(canvas, envelope_steps(accuracy.curve), false, bgr(class_color(c, classes)), 1, cv::LINE_AA);
   }
   // The mean over classes with truths of the interpolated precision.
   std::vector<cv::Point> mean;
@@ -85,7 +101,7 @@ void save_pr_plot(const MapResult& result, const std::vector<std::string>& names
   });
   int y = kTop;
   cv::line(canvas, {kLegendX, y - 4}, {kLegendX + 24, y - 4}, cv::Scalar(0, 0, 0), 3);
-  put(canvas, "mean (interpolated)", {kLegendX + 32, y}, 0.45);
+  put(canvas, "mean over classes", {kLegendX + 32, y}, 0.45);
   constexpr int kLine = 14;
   const std::size_t fits = static_cast<std::size_t>((kHeight - kTop - 2 * kLine) / kLine);
   for (std::size_t i = 0; i < with_truths.size(); ++i) {
