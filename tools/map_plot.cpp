@@ -3,11 +3,9 @@
 
 #include <algorithm>
 #include <numeric>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "dusk/error.hpp"
-#include "util/files.hpp"
 #include "util/text.hpp"
 
 namespace dusk::cli {
@@ -59,6 +57,19 @@ std::vector<cv::Point> envelope_steps(const std::vector<PrPoint>& curve) {
   return points;
 }
 
+Image to_image(const cv::Mat& bgr8) {
+  Image image(bgr8.cols, bgr8.rows, 3);
+  const std::size_t plane = static_cast<std::size_t>(bgr8.cols) * static_cast<std::size_t>(bgr8.rows);
+  for (int y = 0; y < bgr8.rows; ++y) {
+    const auto* row = bgr8.ptr<cv::Vec3b>(y);
+    for (int x = 0; x < bgr8.cols; ++x) {
+      const std::size_t i = static_cast<std::size_t>(y) * static_cast<std::size_t>(bgr8.cols) + static_cast<std::size_t>(x);
+      for (int ch = 0; ch < 3; ++ch) image.data[static_cast<std::size_t>(ch) * plane + i] = row[x][2 - ch] / 255.f;
+    }
+  }
+  return image;
+}
+
 }  // namespace
 
 void save_pr_plot(const MapResult& result, const std::vector<std::string>& names, const std::string& path) {
@@ -99,26 +110,26 @@ void save_pr_plot(const MapResult& result, const std::vector<std::string>& names
   std::stable_sort(with_truths.begin(), with_truths.end(), [&](int a, int b) {
     return result.classes[static_cast<std::size_t>(a)].ap > result.classes[static_cast<std::size_t>(b)].ap;
   });
-  int y = kTop;
-  cv::line(canvas, {kLegendX, y - 4}, {kLegendX + 24, y - 4}, cv::Scalar(0, 0, 0), 3);
-  put(canvas, "mean over classes", {kLegendX + 32, y}, 0.45);
+  int legend_y = kTop;
+  cv::line(canvas, {kLegendX, legend_y - 4}, {kLegendX + 24, legend_y - 4}, cv::Scalar(0, 0, 0), 3);
+  put(canvas, "mean over classes", {kLegendX + 32, legend_y}, 0.45);
   constexpr int kLine = 14;
   const std::size_t fits = static_cast<std::size_t>((kHeight - kTop - 2 * kLine) / kLine);
   for (std::size_t i = 0; i < with_truths.size(); ++i) {
-    y += kLine;
+    legend_y += kLine;
     if (i + 1 == fits && with_truths.size() > fits) {
-      put(canvas, cat("... ", with_truths.size() - i, " more classes"), {kLegendX + 32, y}, 0.45);
+      put(canvas, cat("... ", with_truths.size() - i, " more classes"), {kLegendX + 32, legend_y}, 0.45);
       break;
     }
     const int c = with_truths[i];
     const std::string& name = static_cast<std::size_t>(c) < names.size() ? names[static_cast<std::size_t>(c)] : cat(c);
-    cv::line(canvas, {kLegendX, y - 4}, {kLegendX + 24, y - 4}, bgr(class_color(c, classes)), 2);
+    cv::line(canvas, {kLegendX, legend_y - 4}, {kLegendX + 24, legend_y - 4}, bgr(class_color(c, classes)), 2);
     put(canvas, cat(name, "  ", std::round(result.classes[static_cast<std::size_t>(c)].ap * 1000) / 10, "%"),
-        {kLegendX + 32, y}, 0.45);
+        {kLegendX + 32, legend_y}, 0.45);
   }
-  std::vector<unsigned char> png;
-  if (!cv::imencode(".png", canvas, png)) throw Error(cat("cannot encode the plot for ", path));
-  write_file_atomic(path, png.data(), png.size());
+  // Encoded by dusk's own PNG writer: OpenCV's imgcodecs would load about
+  // a hundred more shared libraries into every dusk command.
+  save_image(to_image(canvas), path, ImageFormat::Png);
 }
 
 }  // namespace dusk::cli
