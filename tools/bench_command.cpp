@@ -15,6 +15,7 @@
 #include <random>
 
 #include "cli_common.hpp"
+#include "util/cpus.hpp"
 #include "commands.hpp"
 
 namespace dusk::cli {
@@ -110,13 +111,15 @@ int run_bench(const BenchArgs& args) {
                                       {"load_ms", load_ms},
                                       {"bflops", bflops},
                                       {"gflops", bflops / (median / 1000.0)},
-                                      {"peak_rss_mb", peak_rss_mb()}};
+                                      {"peak_rss_mb", peak_rss_mb()},
+                                      {"openmp_runtime", openmp_runtime_file()}};
     std::printf("%s\n", json.dump().c_str());
   } else {
     std::printf("%s %s, %s backend, %d threads: median %.2f ms (min %.2f, max %.2f) over %d runs, %.1f GFLOP/s; "
-                "load %.1f ms; peak RSS %.0f MB\n",
+                "load %.1f ms; peak RSS %.0f MB; OpenMP runtime %s\n",
                 args.cfg.c_str(), to_string(network.input_shape()).c_str(), backend, network.threads(), median,
-                times.front(), times.back(), args.iters, bflops / (median / 1000.0), load_ms, peak_rss_mb());
+                times.front(), times.back(), args.iters, bflops / (median / 1000.0), load_ms, peak_rss_mb(),
+                openmp_runtime_file().c_str());
   }
   return 0;
 }

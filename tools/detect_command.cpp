@@ -16,6 +16,7 @@
 #include "cli_common.hpp"
 #include "commands.hpp"
 #include "util/files.hpp"
+#include "util/ordered_work.hpp"
 #include "util/text.hpp"
 
 namespace dusk::cli {
@@ -166,44 +167,67 @@ int run_detect(const DetectArgs& args) {
                         " classes; the others are shown as class ids")});
   }
 
+  // Annotated copies' names depend on the images before them, so they are
+  // chosen up front; the images themselves run on parallel workers.
+  std::vector<std::string> out_paths(images.size());
+  if (!args.out_dir.empty()) {
+    std::map<std::string, int> used_names;
+    for (std::size_t i = 0; i < images.size(); ++i) out_paths[i] = annotated_path(args.out_dir, images[i], used_names);
+  }
+  struct Outcome {
+    std::vector<Detection> detections;
+    double ms = 0;
+    std::string error;
+  };
   const bool progress = ::isatty(STDERR_FILENO) != 0 && images.size() > 1;
+  const auto run_start = std::chrono::steady_clock::now();
   nlohmann::ordered_json json = nlohmann::ordered_json::array();
-  std::map<std::string, int> used_names;
   int failures = 0;
   std::size_t total_detections = 0;
   double total_ms = 0;
-  for (std::size_t i = 0; i < images.size(); ++i) {
-    const std::string& path = images[i];
-    if (progress) std::cerr << "\r[" << i + 1 << "/" << images.size() << "] " << path << "\033[K" << std::flush;
-    try {
-      Image image = load_image(path, args.max_image_pixels);
-      const auto start = std::chrono::steady_clock::now();
-      const std::vector<Detection> detections = detector.detect(image);
-      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-      total_ms += ms;
-      total_detections += detections.size();
-      if (progress) std::cerr << "\r\033[K" << std::flush;
-      print_detections(path, detections, ms);
-      json.push_back(to_json(static_cast<int>(i) + 1, path, detections));
-      if (!args.out_dir.empty()) {
-        const std::string out = annotated_path(args.out_dir, path, used_names);
-        draw_detections(image, detections, classes);
-        const std::string ext = fs::path(out).extension().string();
-        save_image(image, out, ext == ".png" ? ImageFormat::Png : ImageFormat::Jpeg);
-      }
-    } catch (const Error& error) {
-      if (progress) std::cerr << "\r\033[K";
-      std::cerr << "dusk: error: " << error.what() << "\n";
-      ++failures;
-    }
-  }
+  run_in_order<Outcome>(
+      images.size(), network.threads(),
+      [&](std::size_t i) {
+        Outcome outcome;
+        try {
+          Image image = load_image(images[i], args.max_image_pixels);
+          const auto start = std::chrono::steady_clock::now();
+          outcome.detections = detector.detect(image);
+          outcome.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+          if (!out_paths[i].empty()) {
+            draw_detections(image, outcome.detections, classes);
+            const std::string ext = fs::path(out_paths[i]).extension().string();
+            save_image(image, out_paths[i], ext == ".png" ? ImageFormat::Png : ImageFormat::Jpeg);
+          }
+        } catch (const Error& error) {
+          outcome.error = error.what();
+        }
+        return outcome;
+      },
+      [&](std::size_t i, Outcome&& outcome) {
+        if (progress) std::cerr << "\r\033[K" << std::flush;
+        if (!outcome.error.empty()) {
+          std::cerr << "dusk: error: " << outcome.error << "\n";
+          ++failures;
+        } else {
+          total_ms += outcome.ms;
+          total_detections += outcome.detections.size();
+          print_detections(images[i], outcome.detections, outcome.ms);
+          json.push_back(to_json(static_cast<int>(i) + 1, images[i], outcome.detections));
+        }
+        if (progress && i + 1 < images.size()) {
+          std::cerr << "[" << i + 1 << "/" << images.size() << "] " << images[i] << std::flush;
+        }
+      });
   if (!args.json.empty()) {
     const std::string text = json.dump(1) + "\n";
     write_file_atomic(args.json, text.data(), text.size());
   }
   const std::size_t succeeded = images.size() - static_cast<std::size_t>(failures);
-  std::fprintf(stderr, "dusk: %zu images, %zu detections, %d failed, %.1f ms per image\n", images.size(),
-               total_detections, failures, succeeded > 0 ? total_ms / static_cast<double>(succeeded) : 0.0);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+  std::fprintf(stderr, "dusk: %zu images, %zu detections, %d failed, %.1f ms per image, %.1f images/s\n", images.size(),
+               total_detections, failures, succeeded > 0 ? total_ms / static_cast<double>(succeeded) : 0.0,
+               static_cast<double>(images.size()) / std::max(seconds, 1e-9));
   return failures > 0 ? 1 : 0;
 }
 

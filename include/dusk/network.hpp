@@ -38,7 +38,7 @@ enum class Backend {
 struct NetworkOptions {
   int width = 0;   // 0: the cfg's [net] width
   int height = 0;  // 0: the cfg's [net] height
-  int threads = 0;  // 0: all cores; calls made at the same time share them
+  int threads = 0;  // 0: default_threads(); calls made at the same time share them
   Backend backend = Backend::Auto;  // DUSK_BACKEND=ref (or fast) in the environment overrides it
   // Refuse networks whose layer outputs would need more memory than this
   // (Graph::peak_activation_bytes), before allocating any of it.
@@ -50,6 +50,11 @@ struct NetworkOptions {
   // byte get them first. 0 turns them off.
   double winograd_memory_share = kDefaultWinogradMemoryShare;
 };
+
+// The threads a network uses when options.threads is 0: the CPUs this
+// process may run on (its affinity mask), capped by a cgroup CPU quota as
+// containers set one (2.5 CPUs -> 3), at least 1.
+int default_threads();
 
 // BatchNorm folding constant, as in Darknet's normalize and fuse steps.
 inline constexpr double kBatchNormEpsilon = 1e-5;

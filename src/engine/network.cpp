@@ -8,13 +8,13 @@
 #include <map>
 #include <mutex>
 #include <string_view>
-#include <thread>
 
 #include "dusk/error.hpp"
 #include "engine/dnnl/fast_plan.hpp"
 #include "engine/fold.hpp"
 #include "engine/run_layer.hpp"
 #include "weights/deferred_kernels.hpp"
+#include "util/cpus.hpp"
 #include "util/memory.hpp"
 #include "util/text.hpp"
 
@@ -59,10 +59,7 @@ Backend choose_backend(Backend requested) {
   return Backend::Fast;
 }
 
-int choose_threads(int requested) {
-  if (requested > 0) return requested;
-  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-}
+int choose_threads(int requested) { return requested > 0 ? requested : default_threads(); }
 
 std::vector<int> last_readers(const Graph& graph) {
   std::vector<int> last(graph.layers.size(), -1);
@@ -153,6 +150,7 @@ Network::Network(Graph graph, Weights weights, const NetworkOptions& options, co
     impl->folded.push_back(fold_layer_taking_weights(layer, params, graph.source));
   }
   impl->last_reader = last_readers(graph);
+  limit_openmp_spinning();  // the load runs OpenMP teams too (kernel reorders)
   impl->threads = choose_threads(options.threads);
   impl->backend = choose_backend(options.backend);
   impl->fast_weights.configure(impl->threads, options.winograd_memory_share);
@@ -225,10 +223,17 @@ std::vector<Tensor> Network::forward(const Tensor& input, const std::vector<int>
       throw Error(cat("layer ", index, " does not exist; ", graph.source, " has layers 0..", graph.layers.size() - 1));
     }
   }
+  limit_openmp_spinning();
   const ActiveCall call(impl.active_calls);
   const int call_threads = std::max(1, impl.threads / call.count());
   if (impl.backend == Backend::Fast && !wanted.empty()) return impl.plan_for(wanted, call_threads)->run(input);
   return impl.run_reference(input, wanted, call_threads);
+}
+
+int default_threads() {
+  const int quota = cgroup_cpu_limit();
+  const int cpus = affinity_cpu_count();
+  return quota > 0 ? std::min(cpus, quota) : cpus;
 }
 
 }  // namespace dusk
