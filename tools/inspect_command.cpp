@@ -119,20 +119,9 @@ Report analyse(const InspectArgs& args) {
   }
   report.has_weights = true;
   report.weights = read_weights_partial(args.weights, graph, report.fit);
-  const WeightsFit& fit = report.fit;
-  if (fit.first_incomplete_layer >= 0) {
-    report.verdict_status = "short";
-    report.verdict = cat("the file is short: it runs out in ", graph.describe(fit.first_incomplete_layer), ", ",
-                         fit.missing_floats, " floats missing (", fit.file_bytes, " of ", fit.expected_bytes,
-                         " bytes); ", diagnose_misfit(graph, fit));
-  } else if (fit.trailing_bytes > 0) {
-    report.verdict_status = "trailing";
-    report.verdict = cat("the file has ", fit.trailing_bytes, " bytes after the last layer's parameters; ",
-                         diagnose_misfit(graph, fit));
-  } else {
-    report.verdict_status = "fits";
-    report.verdict = cat("the file fits the cfg exactly (", fit.file_bytes, " bytes)");
-  }
+  const FitVerdict verdict = describe_fit(graph, report.fit);
+  report.verdict_status = verdict.status;
+  report.verdict = verdict.message;
   return report;
 }
 

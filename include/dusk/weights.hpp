@@ -71,6 +71,14 @@ Weights read_weights_partial(const std::string& path, const Graph& graph, Weight
 // layer boundary, or weights from another cfg.
 std::string diagnose_misfit(const Graph& graph, const WeightsFit& fit);
 
+// inspect's verdict on a file: status "fits", "short" or "trailing", and the
+// one-line message (where it runs out, the likely cause).
+struct FitVerdict {
+  std::string status;
+  std::string message;
+};
+FitVerdict describe_fit(const Graph& graph, const WeightsFit& fit);
+
 // Reads the whole file and checks that it fits the graph exactly: a short
 // file throws dusk::Error naming the layer that runs out; trailing bytes add a
 // warning. A file bigger than the graph allows by more than kMaxTrailingBytes

@@ -75,4 +75,17 @@ std::string diagnose_misfit(const Graph& graph, const WeightsFit& fit) {
   return "the weights may belong to a larger cfg";
 }
 
+FitVerdict describe_fit(const Graph& graph, const WeightsFit& fit) {
+  if (fit.first_incomplete_layer >= 0) {
+    return {"short", cat("the file is short: it runs out in ", graph.describe(fit.first_incomplete_layer), ", ",
+                         fit.missing_floats, " floats missing (", fit.file_bytes, " of ", fit.expected_bytes,
+                         " bytes); ", diagnose_misfit(graph, fit))};
+  }
+  if (fit.trailing_bytes > 0) {
+    return {"trailing", cat("the file has ", fit.trailing_bytes, " bytes after the last layer's parameters; ",
+                            diagnose_misfit(graph, fit))};
+  }
+  return {"fits", cat("the file fits the cfg exactly (", fit.file_bytes, " bytes)")};
+}
+
 }  // namespace dusk
