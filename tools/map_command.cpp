@@ -6,15 +6,13 @@
 
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli_common.hpp"
 #include "commands.hpp"
 #include "dusk/eval.hpp"
-#include "eval/dataset.hpp"
-#include "eval/labeled_run.hpp"
+#include "eval/map_run.hpp"
 #include "map_plot.hpp"
 #include "util/files.hpp"
 #include "util/text.hpp"
@@ -23,11 +21,6 @@ namespace dusk::cli {
 
 namespace {
 
-namespace fs = std::filesystem;
-
-// Darknet's candidate threshold and NMS overlap for map; not options there either.
-constexpr float kMapCandidateThreshold = 0.005f;
-constexpr float kMapNms = 0.45f;
 
 struct MapArgs {
   std::string data;
@@ -47,74 +40,6 @@ struct MapArgs {
   std::string backend = "auto";
   std::int64_t max_image_pixels = kMaxImagePixels;
 };
-
-struct Dataset {
-  std::vector<std::string> names;
-  std::vector<LabeledImage> images;
-  std::vector<std::string> unlabeled;  // images without a label file
-};
-
-std::string parent_dir(const std::string& path) { return fs::path(path).parent_path().string(); }
-
-void note_base_dir(bool used, bool& said, const std::string& what, const std::string& base) {
-  if (used && !said) {
-    std::cerr << "dusk: note: " << what << " not found from the current directory; read relative to " << base << "\n";
-    said = true;
-  }
-}
-
-Dataset read_dataset(const MapArgs& args, int classes) {
-  const DataFile data = read_data_file(args.data);
-  const std::string base = parent_dir(args.data);
-  bool said = false;
-  bool used = false;
-  if (data.classes && *data.classes != classes) {
-    throw Error(cat(args.data, " says classes=", *data.classes, " but ", args.cfg, " detects ", classes,
-                    " classes; fix one of them"));
-  }
-  if (data.names.empty()) {
-    throw Error(cat(args.data, " has no names= line; add names=FILE (one class name per line)"));
-  }
-  Dataset dataset;
-  const std::string names_path = resolve_path(data.names, base, used);
-  note_base_dir(used, said, "paths in " + args.data, base);
-  dataset.names = load_labels(names_path);
-  if (static_cast<int>(dataset.names.size()) != classes) {
-    throw Error(cat(names_path, " has ", dataset.names.size(), " names but ", args.cfg, " detects ", classes,
-                    " classes; give the names file that belongs to this model"));
-  }
-  std::string list_path = args.list;
-  if (list_path.empty()) {
-    if (data.valid.empty()) {
-      throw Error(cat(args.data, " has no valid= (or train=) line; add valid=LIST, or give the images with --list"));
-    }
-    used = false;
-    list_path = resolve_path(data.valid, base, used);
-    note_base_dir(used, said, "paths in " + args.data, base);
-  }
-  const std::vector<std::string> paths = read_image_list(list_path);
-  if (paths.empty()) throw Error(cat("the image list ", list_path, " holds no images; nothing to evaluate"));
-  const std::string list_base = fs::is_directory(list_path) ? std::string() : parent_dir(list_path);
-  for (const std::string& listed : paths) {
-    used = false;
-    std::string image = resolve_path(listed, base, used);
-    if (!used && !fs::exists(image) && !list_base.empty()) image = resolve_path(listed, list_base, used);
-    note_base_dir(used, said, "images in " + list_path, used ? base : list_base);
-    LabeledImage labeled{image, {}};
-    bool found = false;
-    for (const std::string& label : label_path_candidates(image)) {
-      std::error_code error;
-      if (fs::is_regular_file(label, error)) {
-        labeled.truths = read_truths(label, classes);
-        found = true;
-        break;
-      }
-    }
-    if (!found && fs::exists(image)) dataset.unlabeled.push_back(image);
-    dataset.images.push_back(std::move(labeled));
-  }
-  return dataset;
-}
 
 // The lines Darknet prints, in its order and number formats.
 void print_darknet_report(const MapResult& result, const std::vector<std::string>& names) {
@@ -195,7 +120,7 @@ std::string listed(const std::vector<std::string>& items) {
   return text;
 }
 
-int run_map(const MapArgs& args) {
+int run_map_command(const MapArgs& args) {
   if (args.letterbox && args.no_letterbox) throw UsageError("--letterbox and --no-letterbox contradict each other");
   if (args.points != 0 && args.points < 2) throw UsageError(cat("--points ", args.points, ": use 0, or 2 and more (11, 101)"));
   for (const std::string& output : {args.json, args.plot}) {
@@ -204,58 +129,43 @@ int run_map(const MapArgs& args) {
   const Size size = parse_size(args.size);
   Network network = load_network(args.cfg, args.weights,
                                  NetworkOptions{size.width, size.height, args.threads, parse_backend(args.backend)});
-  const std::vector<int> heads = network.graph().head_layers();
-  if (heads.empty()) throw Error(cat(args.cfg, " has no [yolo], [Gaussian_yolo] or [region] layer, so it cannot be evaluated"));
-  const int classes = head_classes(network.graph().layers[static_cast<std::size_t>(heads.back())]);
-  const Dataset dataset = read_dataset(args, classes);
-
-  DetectorOptions options;
-  options.threshold = kMapCandidateThreshold;
-  options.nms = kMapNms;
-  options.nms_kind = std::nullopt;  // the cfg's nms_kind, as Darknet's map applies it
-  options.letterbox = args.letterbox || (network.graph().letter_box && !args.no_letterbox);
+  MapRunOptions options;
+  options.map = MapOptions{args.iou_threshold, args.points, args.threshold};
+  if (args.letterbox) options.letterbox = true;
+  if (args.no_letterbox) options.letterbox = false;
+  options.coco = args.coco;
   options.max_image_pixels = args.max_image_pixels;
-  const int workers = network.threads();
-  const Detector detector(std::move(network), options);
 
   const bool terminal = ::isatty(STDERR_FILENO) != 0;
   const auto start = std::chrono::steady_clock::now();
-  const auto seconds_since_start = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  };
   const auto progress = [&](std::size_t done, std::size_t total) {
     if (!terminal) return;
-    const double elapsed = seconds_since_start();
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
     const double eta = rate > 0 ? static_cast<double>(total - done) / rate : 0;
     std::fprintf(stderr, "\r[%zu/%zu] %.1f images/s, ETA %.0f s\033[K", done, total, rate, eta);
     if (done == total) std::fprintf(stderr, "\r\033[K");
   };
-  const LabeledRun run = run_labeled(detector, dataset.images, workers, args.max_image_pixels, progress);
-  const double elapsed = seconds_since_start();
+  const MapRun run = run_map(std::move(network), args.data, args.list, options, progress);
+  for (const std::string& note : run.set.notes) std::cerr << "dusk: note: " << note << "\n";
   for (const std::string& failure : run.failures) std::cerr << "dusk: error: " << failure << "\n";
-  if (run.images.empty()) throw Error("no image could be read; nothing was evaluated");
-
-  const MapResult result = evaluate_map(run.images, classes, MapOptions{args.iou_threshold, args.points, args.threshold});
-  std::optional<CocoResult> coco;
-  if (args.coco) coco = evaluate_coco(run.images, classes);
-  print_darknet_report(result, dataset.names);
-  if (coco) print_coco(*coco);
+  print_darknet_report(run.result, run.set.names);
+  if (run.coco) print_coco(*run.coco);
   std::fflush(stdout);
 
   if (!args.json.empty()) {
-    const std::string text = to_json(result, coco, dataset.names, run.images.size()).dump(1) + "\n";
+    const std::string text = to_json(run.result, run.coco, run.set.names, run.evaluated).dump(1) + "\n";
     write_file_atomic(args.json, text.data(), text.size());
   }
-  if (!args.plot.empty()) save_pr_plot(result, dataset.names, args.plot);
-  if (!dataset.unlabeled.empty()) {
-    std::cerr << "dusk: note: " << dataset.unlabeled.size()
-              << " images have no label file and count as images without objects: " << listed(dataset.unlabeled)
+  if (!args.plot.empty()) save_pr_plot(run.result, run.set.names, args.plot);
+  if (!run.set.unlabeled.empty()) {
+    std::cerr << "dusk: note: " << run.set.unlabeled.size()
+              << " images have no label file and count as images without objects: " << listed(run.set.unlabeled)
               << "\n";
   }
   std::fprintf(stderr, "dusk: map: %zu images evaluated in %.1f s (%.1f images/s), %zu failed, %zu without labels\n",
-               run.images.size(), elapsed, static_cast<double>(run.images.size()) / std::max(elapsed, 1e-9),
-               run.failures.size(), dataset.unlabeled.size());
+               run.evaluated, run.seconds, static_cast<double>(run.evaluated) / std::max(run.seconds, 1e-9),
+               run.failures.size(), run.set.unlabeled.size());
   return run.failures.empty() ? 0 : 1;
 }
 
@@ -288,7 +198,7 @@ void add_map_command(CLI::App& app, std::function<int()>& action) {
   command->add_option("--max-image-pixels", args->max_image_pixels, "refuse images with more pixels than this")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  command->callback([args, &action] { action = [args] { return run_map(*args); }; });
+  command->callback([args, &action] { action = [args] { return run_map_command(*args); }; });
 }
 
 }  // namespace dusk::cli

@@ -93,17 +93,6 @@ DataFile read_data_file(const std::string& path) {
   return data;
 }
 
-std::string resolve_path(const std::string& path, const std::string& base_dir, bool& used_base) {
-  std::error_code error;
-  if (fs::path(path).is_absolute() || fs::exists(path, error) || base_dir.empty()) return path;
-  const fs::path beside = fs::path(base_dir) / path;
-  if (fs::exists(beside, error)) {
-    used_base = true;
-    return beside.string();
-  }
-  return path;
-}
-
 std::vector<std::string> read_image_list(const std::string& path) {
   std::error_code error;
   std::vector<std::string> images;

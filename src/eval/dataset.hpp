@@ -21,11 +21,6 @@ struct DataFile {
 // eval=, ...) are accepted. Errors name the file and line.
 DataFile read_data_file(const std::string& path);
 
-// Resolves a path written in a file the user gave: as Darknet does, against
-// the current directory; when nothing is there, against `base_dir`. Sets
-// `used_base` when the second one was taken.
-std::string resolve_path(const std::string& path, const std::string& base_dir, bool& used_base);
-
 // The image paths of a list file (one per line, blank lines skipped) or the
 // images directly in a directory, sorted.
 std::vector<std::string> read_image_list(const std::string& path);

@@ -16,6 +16,8 @@
 
 // LLVM's OpenMP runtime (libomp) API; dusk links it (CMakeLists.txt).
 extern "C" void kmp_set_blocktime(int milliseconds);
+// The entry GCC's -fopenmp code (dusk's and oneDNN's) calls for a parallel region.
+extern "C" void GOMP_parallel(void (*body)(void*), void* data, unsigned threads, unsigned flags);
 
 namespace dusk {
 
@@ -126,9 +128,10 @@ void limit_openmp_spinning() {
 }
 
 std::string openmp_runtime_file() {
-  void* symbol = dlsym(RTLD_DEFAULT, "GOMP_parallel");
+  // Resolved in dusk's own lookup scope, which oneDNN shares also when dusk
+  // is inside a module loaded with RTLD_LOCAL (Python).
   Dl_info info{};
-  if (symbol == nullptr || dladdr(symbol, &info) == 0 || info.dli_fname == nullptr) return "none";
+  if (dladdr(reinterpret_cast<void*>(&GOMP_parallel), &info) == 0 || info.dli_fname == nullptr) return "none";
   return fs::path(info.dli_fname).filename().string();
 }
 

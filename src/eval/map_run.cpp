@@ -1,0 +1,114 @@
+// The map pipeline: dataset, detection on parallel workers, evaluation.
+#include "eval/map_run.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+
+#include "dusk/error.hpp"
+#include "eval/dataset.hpp"
+#include "util/text.hpp"
+
+namespace dusk {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string parent_dir(const std::string& path) { return fs::path(path).parent_path().string(); }
+
+// As Darknet, from the current directory; when nothing is there, from each
+// of `bases` in turn (noted once per `what`). A path found nowhere is
+// returned as given and reported when it is read.
+std::string locate(const std::string& path, const std::vector<std::string>& bases, const std::string& what,
+                   LabeledSet& set) {
+  std::error_code error;
+  if (fs::path(path).is_absolute() || fs::exists(path, error)) return path;
+  for (const std::string& base : bases) {
+    const fs::path candidate = fs::path(base) / path;
+    if (base.empty() || !fs::exists(candidate, error)) continue;
+    const std::string note = cat(what, " not found from the current directory; read relative to ", base);
+    if (std::find(set.notes.begin(), set.notes.end(), note) == set.notes.end()) set.notes.push_back(note);
+    return candidate.string();
+  }
+  return path;
+}
+
+}  // namespace
+
+LabeledSet read_labeled_set(const std::string& data_path, const std::string& list_override, const std::string& model,
+                            int classes) {
+  const DataFile data = read_data_file(data_path);
+  const std::string base = parent_dir(data_path);
+  if (data.classes && *data.classes != classes) {
+    throw Error(cat(data_path, " says classes=", *data.classes, " but ", model, " detects ", classes,
+                    " classes; fix one of them"));
+  }
+  if (data.names.empty()) throw Error(cat(data_path, " has no names= line; add names=FILE (one class name per line)"));
+  LabeledSet set;
+  const std::string names_path = locate(data.names, {base}, "paths in " + data_path, set);
+  set.names = load_labels(names_path);
+  if (static_cast<int>(set.names.size()) != classes) {
+    throw Error(cat(names_path, " has ", set.names.size(), " names but ", model, " detects ", classes,
+                    " classes; give the names file that belongs to this model"));
+  }
+  std::string list_path = list_override;
+  if (list_path.empty()) {
+    if (data.valid.empty()) {
+      throw Error(cat(data_path, " has no valid= (or train=) line; add valid=LIST, or give the images as a list"));
+    }
+    list_path = locate(data.valid, {base}, "paths in " + data_path, set);
+  }
+  const std::vector<std::string> paths = read_image_list(list_path);
+  if (paths.empty()) throw Error(cat("the image list ", list_path, " holds no images; nothing to evaluate"));
+  std::vector<std::string> bases = {base};
+  std::error_code error;
+  if (!fs::is_directory(list_path, error) && parent_dir(list_path) != base) bases.push_back(parent_dir(list_path));
+  for (const std::string& listed : paths) {
+    LabeledImage labeled{locate(listed, bases, "images in " + list_path, set), {}};
+    bool found = false;
+    for (const std::string& label : label_path_candidates(labeled.image_path)) {
+      if (fs::is_regular_file(label, error)) {
+        labeled.truths = read_truths(label, classes);
+        found = true;
+        break;
+      }
+    }
+    if (!found && fs::exists(labeled.image_path, error)) set.unlabeled.push_back(labeled.image_path);
+    set.images.push_back(std::move(labeled));
+  }
+  return set;
+}
+
+MapRun run_map(Network network, const std::string& data_path, const std::string& list_override,
+               const MapRunOptions& options, const std::function<void(std::size_t, std::size_t)>& progress) {
+  const std::vector<int> heads = network.graph().head_layers();
+  if (heads.empty()) {
+    throw Error(cat(network.graph().source, " has no [yolo], [Gaussian_yolo] or [region] layer, so it cannot be evaluated"));
+  }
+  const int classes = head_classes(network.graph().layers[static_cast<std::size_t>(heads.back())]);
+  MapRun run;
+  run.set = read_labeled_set(data_path, list_override, network.graph().source, classes);
+
+  DetectorOptions detector_options;
+  detector_options.threshold = kMapCandidateThreshold;
+  detector_options.nms = kMapNms;
+  detector_options.nms_kind = std::nullopt;  // the cfg's nms_kind, as Darknet's map applies it
+  run.letterbox = options.letterbox.value_or(network.graph().letter_box);
+  detector_options.letterbox = run.letterbox;
+  detector_options.max_image_pixels = options.max_image_pixels;
+  const int workers = network.threads();
+  const Detector detector(std::move(network), detector_options);
+
+  const auto start = std::chrono::steady_clock::now();
+  LabeledRun labeled = run_labeled(detector, run.set.images, workers, options.max_image_pixels, progress);
+  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  run.failures = std::move(labeled.failures);
+  run.evaluated = labeled.images.size();
+  if (labeled.images.empty()) throw Error("no image could be read; nothing was evaluated");
+  run.result = evaluate_map(labeled.images, classes, options.map);
+  if (options.coco) run.coco = evaluate_coco(labeled.images, classes);
+  return run;
+}
+
+}  // namespace dusk
