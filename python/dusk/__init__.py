@@ -1,0 +1,185 @@
+"""dusk: Darknet/YOLO detection on the CPU, with Darknet's own numbers.
+
+    >>> import dusk
+    >>> detector = dusk.Detector("yolo-fastest-1.1.cfg", "yolo-fastest-1.1.weights", names="coco.names")
+    >>> detector.detect("dog.jpg")            # a path, an HxWx3 uint8 array (BGR) or a list of them
+    [Detection(dog, 0.6495, box=(122, 222, 244, 295)), ...]
+
+Errors are dusk.Error subclasses (CfgError, WeightsError, ImageError) whose
+message is the same one line the dusk command prints. Detection releases the
+GIL; one Detector may be used from many threads at once.
+"""
+from __future__ import annotations
+
+import os
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _dusk
+
+__all__ = [
+    "Detector", "Detection", "Error", "CfgError", "WeightsError", "ImageError", "inspect", "forward", "map",
+    "annotate", "load_labels", "DETECTION_DTYPE", "__version__",
+]
+__version__ = "0.1.0"
+
+
+class Error(Exception):
+    """Anything dusk refuses or cannot do; the message says what, where and what to do."""
+
+
+class CfgError(Error):
+    """The .cfg cannot be read, or describes a network dusk does not run."""
+
+
+class WeightsError(Error):
+    """The .weights file cannot be read or does not fit the cfg."""
+
+
+class ImageError(Error):
+    """An image that cannot be read, or an array that is not HxWx3 uint8 pixels."""
+
+
+_dusk._set_error_classes(Error, CfgError, WeightsError, ImageError)
+
+Detection = _dusk.Detection
+Detection.__doc__ = """One detected object of one class.
+
+    label, class_id, confidence (objectness x class probability),
+    box: (left, top, width, height) in pixels, relative: (center_x, center_y,
+    width, height) relative to the image, as Darknet's -out JSON; to_dict()."""
+
+#: The dtype of Detector.detect_array's rows.
+DETECTION_DTYPE = np.dtype([("class_id", "<i4"), ("confidence", "<f4"), ("left", "<f4"), ("top", "<f4"),
+                            ("width", "<f4"), ("height", "<f4"), ("center_x", "<f4"), ("center_y", "<f4"),
+                            ("rel_width", "<f4"), ("rel_height", "<f4")])
+
+Image = Union[str, os.PathLike, np.ndarray]
+
+
+def load_labels(path: Union[str, os.PathLike]) -> List[str]:
+    """The class names of a Darknet .names file, one per line."""
+    return _dusk.load_labels(os.fspath(path))
+
+
+class Detector:
+    """A Darknet model loaded once, detecting on any number of images.
+
+    cfg, weights: the Darknet .cfg and .weights files.
+    names: a .names file path or a list of class names (default: class ids as labels).
+    thresh: minimum objectness x class probability; nms: overlap above which a
+    weaker box of the same class is dropped (0 disables NMS).
+    letterbox: keep the aspect ratio (Darknet's -letter_box).
+    threads: threads for the network (default: the CPUs this process may use).
+    size: (width, height) network input instead of the cfg's.
+    backend: "auto", "fast" (oneDNN) or "ref" (reference kernels).
+    """
+
+    def __init__(self, cfg: Union[str, os.PathLike], weights: Union[str, os.PathLike],
+                 names: Union[None, str, os.PathLike, Sequence[str]] = None, thresh: float = 0.25, nms: float = 0.45,
+                 letterbox: bool = False, threads: Optional[int] = None, size: Optional[Tuple[int, int]] = None,
+                 backend: str = "auto") -> None:
+        if names is None:
+            labels: List[str] = []
+        elif isinstance(names, (str, os.PathLike)):
+            labels = load_labels(names)
+        else:
+            labels = [str(n) for n in names]
+        width, height = (0, 0) if size is None else (int(size[0]), int(size[1]))
+        if threads is not None and threads < 1:
+            raise Error(f"threads={threads}: give a positive count, or None for the CPUs this process may use")
+        self._impl = _dusk.Detector(os.fspath(cfg), os.fspath(weights), labels, float(thresh), float(nms),
+                                    bool(letterbox), int(threads or 0), width, height, backend)
+
+    @property
+    def classes(self) -> int:
+        """How many classes the model detects."""
+        return self._impl.classes
+
+    @property
+    def input_size(self) -> Tuple[int, int]:
+        """The network input (width, height)."""
+        return self._impl.input_size
+
+    @property
+    def threads(self) -> int:
+        """The thread budget; concurrent calls share it."""
+        return self._impl.threads
+
+    @property
+    def names(self) -> List[str]:
+        """The class names given (empty when none were)."""
+        return list(self._impl.labels)
+
+    def detect(self, image: Union[Image, Sequence[Image]], rgb: bool = False) -> Union[List[Detection], List[List[Detection]]]:
+        """Detections on one image, or one list per image for a list (a batch, run in parallel).
+
+        image: a file path, or an HxWx3 uint8 array, BGR as OpenCV gives it
+        (rgb=True for RGB); views and strided arrays are fine.
+        """
+        if isinstance(image, (list, tuple)):
+            return self._impl.detect_batch([os.fspath(i) if isinstance(i, os.PathLike) else i for i in image], rgb)
+        if isinstance(image, (str, os.PathLike)):
+            return self._impl.detect_path(os.fspath(image))
+        if isinstance(image, np.ndarray):
+            return self._impl.detect_array(image, rgb)
+        raise ImageError(f"cannot detect on a {type(image).__name__}; give a path, an HxWx3 uint8 array or a list of them")
+
+    def detect_array(self, image: Image, rgb: bool = False) -> np.ndarray:
+        """Detections on one image as one structured array (dtype DETECTION_DTYPE), for bulk processing."""
+        found = self.detect(image, rgb)
+        rows = np.empty(len(found), dtype=DETECTION_DTYPE)
+        _dusk.fill_structured(found, rows)
+        return rows
+
+    def __repr__(self) -> str:
+        width, height = self.input_size
+        return f"Detector({self.classes} classes, input {width}x{height}, {self.threads} threads)"
+
+
+def inspect(cfg: Union[str, os.PathLike], weights: Union[str, os.PathLike]) -> Dict:
+    """Does a weights file fit a cfg? The verdict of `dusk inspect` as a dict:
+    fits, status (fits/short/trailing), verdict (one line), totals, layers."""
+    return _dusk.inspect(os.fspath(cfg), os.fspath(weights))
+
+
+def forward(cfg: Union[str, os.PathLike], weights: Union[str, os.PathLike], image: Optional[Image] = None,
+            layers: Optional[Sequence[int]] = None, size: Optional[Tuple[int, int]] = None,
+            threads: Optional[int] = None, letterbox: bool = False, rgb: bool = False) -> Dict[str, np.ndarray]:
+    """Raw outputs of chosen layers (default: the detection heads) as CxHxW float32
+    arrays named like "yolo_30". image: path or array, resized as detect does;
+    None feeds a uniform 0.5 input."""
+    width, height = (0, 0) if size is None else (int(size[0]), int(size[1]))
+    if isinstance(image, os.PathLike):
+        image = os.fspath(image)
+    return _dusk.forward(os.fspath(cfg), os.fspath(weights), image, None if layers is None else list(layers), width,
+                         height, int(threads or 0), bool(letterbox), bool(rgb))
+
+
+def map(data: Union[str, os.PathLike], cfg: Union[str, os.PathLike], weights: Union[str, os.PathLike],
+        points: int = 0, iou_thresh: float = 0.5, thresh: float = 0.25, letterbox: Optional[bool] = None,
+        threads: Optional[int] = None, list: Union[None, str, os.PathLike] = None, coco: bool = False,
+        size: Optional[Tuple[int, int]] = None) -> Dict:
+    """Accuracy on labeled images as `darknet detector map` computes it (see `dusk map`).
+
+    Returns map, per-class ap/tp/fp/truths, totals at thresh, and with
+    coco=True COCO-style AP@[.50:.95]; letterbox None follows the cfg."""
+    if points != 0 and points < 2:
+        raise Error(f"points={points}: use 0 (area under the curve), or 2 and more (11, 101)")
+    width, height = (0, 0) if size is None else (int(size[0]), int(size[1]))
+    return _dusk.map(os.fspath(data), os.fspath(cfg), os.fspath(weights), int(points), float(iou_thresh),
+                     float(thresh), letterbox, int(threads or 0), "" if list is None else os.fspath(list), bool(coco),
+                     width, height)
+
+
+def annotate(image: np.ndarray, detections: Sequence[Detection], classes: int = 80, rgb: bool = False) -> np.ndarray:
+    """A copy of an HxWx3 uint8 image with Darknet-style boxes and labels drawn (same channel order)."""
+    if not isinstance(image, np.ndarray):
+        raise ImageError(f"annotate takes an HxWx3 uint8 array, not a {type(image).__name__}")
+    return _dusk.annotate(image, list(detections), int(classes), bool(rgb))
+
+
+def _openmp_runtime() -> str:
+    """The OpenMP runtime file serving dusk's threads (libomp.so.5 expected)."""
+    return _dusk.openmp_runtime()

@@ -1,0 +1,390 @@
+// dusk._dusk: the C++ library for Python (pybind11). The Python layer in
+// dusk/__init__.py adds the friendly signatures; this file converts arrays,
+// releases the GIL around the work and maps errors to dusk.Error subclasses.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstring>
+#include <optional>
+
+#include "dusk/dusk.hpp"
+#include "eval/map_run.hpp"
+#include "util/cpus.hpp"
+#include "util/ordered_work.hpp"
+
+namespace py = pybind11;
+
+namespace {
+
+// Python exception classes, created in dusk/__init__.py and handed over by
+// _set_error_classes: Error, CfgError, WeightsError, ImageError.
+struct ErrorClasses {
+  py::object error, cfg, weights, image;
+};
+ErrorClasses& error_classes() {
+  static ErrorClasses* classes = new ErrorClasses();  // never destroyed: lives as long as the interpreter
+  return *classes;
+}
+
+enum class Stage { General, Cfg, Weights, Image };
+
+[[noreturn]] void raise(Stage stage, const std::string& message) {
+  const ErrorClasses& c = error_classes();
+  const py::object& type = stage == Stage::Cfg ? c.cfg : stage == Stage::Weights ? c.weights : stage == Stage::Image ? c.image : c.error;
+  if (!type) throw std::runtime_error(message);
+  PyErr_SetString(type.ptr(), message.c_str());
+  throw py::error_already_set();
+}
+
+// Runs `body` with the GIL released; dusk errors become the stage's exception.
+template <class Body>
+auto without_gil(Stage stage, Body&& body) {
+  std::optional<std::string> failure;
+  Stage failed_stage = stage;
+  using Result = decltype(body());
+  std::optional<Result> result;
+  {
+    py::gil_scoped_release release;
+    try {
+      result.emplace(body());
+    } catch (const dusk::Error& error) {
+      failure = error.what();
+    } catch (const std::bad_alloc&) {
+      failure = "out of memory; try a smaller image or input size";
+      failed_stage = Stage::General;
+    }
+  }
+  if (failure) raise(failed_stage, *failure);
+  return std::move(*result);
+}
+
+// An HxWx3 uint8 array (any strides) as dusk's float RGB image; a strided
+// view is read in place, not copied.
+dusk::Image image_from_array(const py::array& array, bool rgb) {
+  if (!py::isinstance<py::array_t<std::uint8_t>>(array) || array.dtype().kind() != 'u' || array.itemsize() != 1) {
+    raise(Stage::Image, "image array has dtype " + py::str(array.dtype()).cast<std::string>() +
+                            "; give uint8 pixels (HxWx3, as OpenCV and imageio load them)");
+  }
+  if (array.ndim() != 3 || array.shape(2) != 3) {
+    std::string shape;
+    for (py::ssize_t i = 0; i < array.ndim(); ++i) shape += (i ? "x" : "") + std::to_string(array.shape(i));
+    raise(Stage::Image, "image array has shape " + (shape.empty() ? std::string("()") : shape) +
+                            "; give HxWx3 (height, width, 3 colour channels)");
+  }
+  const py::ssize_t h = array.shape(0), w = array.shape(1);
+  if (h < 1 || w < 1) {
+    raise(Stage::Image, "image array is " + std::to_string(h) + "x" + std::to_string(w) + "; it has no pixels");
+  }
+  if (h * w > dusk::kMaxImagePixels) raise(Stage::Image, "image array has more pixels than dusk accepts (67 Mpx)");
+  const auto* base = static_cast<const std::uint8_t*>(array.data());
+  const py::ssize_t sy = array.strides(0), sx = array.strides(1), sc = array.strides(2);
+  dusk::Image image(static_cast<int>(w), static_cast<int>(h), 3);
+  const std::size_t plane = static_cast<std::size_t>(w) * static_cast<std::size_t>(h);
+  const int red = rgb ? 0 : 2;
+  for (py::ssize_t y = 0; y < h; ++y) {
+    for (py::ssize_t x = 0; x < w; ++x) {
+      const std::uint8_t* p = base + y * sy + x * sx;
+      const std::size_t i = static_cast<std::size_t>(y * w + x);
+      image.data[i] = p[red * sc] / 255.f;
+      image.data[plane + i] = p[sc] / 255.f;
+      image.data[2 * plane + i] = p[(2 - red) * sc] / 255.f;
+    }
+  }
+  return image;
+}
+
+py::dict detection_dict(const dusk::Detection& d) {
+  py::dict out;
+  out["class_id"] = d.class_id;
+  out["label"] = d.label;
+  out["confidence"] = d.confidence;
+  out["box"] = py::make_tuple(d.box.left, d.box.top, d.box.width, d.box.height);
+  out["relative"] = py::make_tuple(d.relative.x, d.relative.y, d.relative.w, d.relative.h);
+  return out;
+}
+
+class PyDetector {
+ public:
+  PyDetector(const std::string& cfg, const std::string& weights, std::vector<std::string> labels, float thresh,
+             float nms, bool letterbox, int threads, int width, int height, const std::string& backend) {
+    dusk::DetectorOptions options;
+    options.threshold = thresh;
+    options.nms = nms;
+    options.letterbox = letterbox;
+    options.threads = threads;
+    options.width = width;
+    options.height = height;
+    options.labels = std::move(labels);
+    if (!(thresh >= 0 && thresh <= 1) || !(nms >= 0 && nms <= 1)) {
+      raise(Stage::General, "thresh and nms must each be between 0 and 1");
+    }
+    dusk::Backend chosen = dusk::Backend::Auto;
+    if (backend == "fast") chosen = dusk::Backend::Fast;
+    else if (backend == "ref" || backend == "reference") chosen = dusk::Backend::Reference;
+    else if (backend != "auto") raise(Stage::General, "backend '" + backend + "' is unknown; use auto, fast or ref");
+    dusk::Graph graph = without_gil(Stage::Cfg, [&] { return dusk::load_graph(cfg, dusk::GraphOptions{width, height}); });
+    dusk::Network network = without_gil(Stage::Weights, [&] {
+      return dusk::Network::load(std::move(graph), weights, dusk::NetworkOptions{0, 0, threads, chosen});
+    });
+    detector_.emplace(without_gil(Stage::Cfg, [&] { return dusk::Detector(std::move(network), options); }));
+    const std::vector<int> heads = detector_->network().graph().head_layers();
+    classes_ = dusk::head_classes(detector_->network().graph().layers[static_cast<std::size_t>(heads.back())]);
+  }
+
+  std::vector<dusk::Detection> detect_path(const std::string& path) const {
+    return without_gil(Stage::Image, [&] { return detector_->detect(path); });
+  }
+  std::vector<dusk::Detection> detect_array(const py::array& array, bool rgb) const {
+    const dusk::Image image = image_from_array(array, rgb);
+    return without_gil(Stage::Image, [&] { return detector_->detect(image); });
+  }
+  // A batch: whole images on parallel workers, results in input order.
+  std::vector<std::vector<dusk::Detection>> detect_batch(const py::list& items, bool rgb) const {
+    std::vector<std::optional<dusk::Image>> images;
+    std::vector<std::string> paths;
+    for (const py::handle item : items) {
+      if (py::isinstance<py::str>(item)) {
+        paths.push_back(item.cast<std::string>());
+        images.emplace_back();
+      } else if (py::isinstance<py::array>(item)) {
+        paths.emplace_back();
+        images.emplace_back(image_from_array(py::reinterpret_borrow<py::array>(item), rgb));
+      } else {
+        raise(Stage::Image, "a batch holds paths (str) and HxWx3 uint8 arrays, not " +
+                                py::str(py::type::handle_of(item).attr("__name__")).cast<std::string>());
+      }
+    }
+    return without_gil(Stage::Image, [&] {
+      std::vector<std::vector<dusk::Detection>> results(images.size());
+      std::optional<std::string> failure;
+      dusk::run_in_order<std::pair<std::vector<dusk::Detection>, std::string>>(
+          images.size(), detector_->network().threads(),
+          [&](std::size_t i) {
+            try {
+              return std::make_pair(images[i] ? detector_->detect(*images[i]) : detector_->detect(paths[i]), std::string());
+            } catch (const dusk::Error& error) {
+              return std::make_pair(std::vector<dusk::Detection>(), std::string(error.what()));
+            }
+          },
+          [&](std::size_t i, std::pair<std::vector<dusk::Detection>, std::string>&& result) {
+            if (!result.second.empty() && !failure) failure = result.second;
+            results[i] = std::move(result.first);
+          });
+      if (failure) throw dusk::Error(*failure);
+      return results;
+    });
+  }
+
+  int classes() const { return classes_; }
+  py::tuple input_size() const {
+    const dusk::Shape s = detector_->network().input_shape();
+    return py::make_tuple(s.w, s.h);
+  }
+  int threads() const { return detector_->network().threads(); }
+  const std::vector<std::string>& labels() const { return detector_->options().labels; }
+
+ private:
+  std::optional<dusk::Detector> detector_;
+  int classes_ = 0;
+};
+
+// Fills rows of dusk.DETECTION_DTYPE, an array numpy made (np.empty) in Python.
+void fill_structured(const std::vector<dusk::Detection>& detections, py::array& out) {
+  struct Row {
+    std::int32_t class_id;
+    float confidence, left, top, width, height, center_x, center_y, rel_width, rel_height;
+  };
+  if (out.itemsize() != static_cast<py::ssize_t>(sizeof(Row)) || out.ndim() != 1 ||
+      out.shape(0) != static_cast<py::ssize_t>(detections.size()) || !(out.flags() & py::array::c_style)) {
+    throw std::runtime_error("fill_structured needs a contiguous DETECTION_DTYPE array of one row per detection");
+  }
+  auto* rows = static_cast<Row*>(out.mutable_data());
+  for (std::size_t i = 0; i < detections.size(); ++i) {
+    const dusk::Detection& d = detections[i];
+    rows[i] = Row{d.class_id,   d.confidence, d.box.left,  d.box.top,  d.box.width,
+                  d.box.height, d.relative.x, d.relative.y, d.relative.w, d.relative.h};
+  }
+}
+
+py::dict inspect(const std::string& cfg, const std::string& weights) {
+  const dusk::Graph graph = without_gil(Stage::Cfg, [&] { return dusk::load_graph(cfg); });
+  dusk::WeightsFit fit;
+  const dusk::FitVerdict verdict = without_gil(Stage::Weights, [&] {
+    dusk::read_weights_partial(weights, graph, fit);
+    return dusk::describe_fit(graph, fit);
+  });
+  py::list layers;
+  for (const dusk::Layer& layer : graph.layers) {
+    py::dict row;
+    row["index"] = layer.index;
+    row["kind"] = std::string(dusk::layer_kind_name(layer.kind));
+    row["output"] = py::make_tuple(layer.out.c, layer.out.h, layer.out.w);
+    layers.append(row);
+  }
+  py::dict out;
+  out["cfg"] = cfg;
+  out["weights"] = weights;
+  out["fits"] = fit.fits();
+  out["status"] = verdict.status;
+  out["verdict"] = verdict.message;
+  out["total_params"] = graph.total_params();
+  out["total_bflops"] = graph.total_bflops();
+  out["expected_floats"] = dusk::expected_floats(graph);
+  out["file_bytes"] = fit.file_bytes;
+  out["expected_bytes"] = fit.expected_bytes;
+  out["layers"] = layers;
+  return out;
+}
+
+py::dict forward(const std::string& cfg, const std::string& weights, const py::object& image, const py::object& layers,
+                 int width, int height, int threads, bool letterbox, bool rgb) {
+  dusk::Graph graph = without_gil(Stage::Cfg, [&] { return dusk::load_graph(cfg, dusk::GraphOptions{width, height}); });
+  const dusk::Network network = without_gil(Stage::Weights, [&] {
+    return dusk::Network::load(std::move(graph), weights, dusk::NetworkOptions{0, 0, threads});
+  });
+  const dusk::Graph& g = network.graph();
+  dusk::Tensor input(g.input);
+  if (!image.is_none()) {
+    const dusk::Image loaded = py::isinstance<py::str>(image)
+                                   ? without_gil(Stage::Image, [&] { return dusk::load_image(image.cast<std::string>()); })
+                                   : image_from_array(image.cast<py::array>(), rgb);
+    input.data = letterbox ? dusk::letterbox_image(loaded, g.input.w, g.input.h).data
+                           : dusk::resize_image(loaded, g.input.w, g.input.h).data;
+  } else {
+    std::fill(input.data.begin(), input.data.end(), 0.5f);
+  }
+  std::vector<int> keep;
+  if (!layers.is_none()) keep = layers.cast<std::vector<int>>();
+  if (keep.empty()) keep = g.head_layers();
+  const std::vector<dusk::Tensor> outputs = without_gil(Stage::General, [&] { return network.forward(input, keep); });
+  py::dict out;
+  for (std::size_t i = 0; i < keep.size(); ++i) {
+    const dusk::Layer& layer = g.layers[static_cast<std::size_t>(keep[i])];
+    const dusk::Shape& s = outputs[i].shape;
+    py::array_t<float> array({s.c, s.h, s.w});
+    std::memcpy(array.mutable_data(), outputs[i].data.data(), outputs[i].data.size() * sizeof(float));
+    out[py::str(std::string(dusk::layer_kind_name(layer.kind)) + "_" + std::to_string(layer.index))] = array;
+  }
+  return out;
+}
+
+py::dict run_map(const std::string& data, const std::string& cfg, const std::string& weights, int points,
+                 float iou_thresh, float thresh, const py::object& letterbox, int threads, const std::string& list,
+                 bool coco, int width, int height) {
+  dusk::Graph graph = without_gil(Stage::Cfg, [&] { return dusk::load_graph(cfg, dusk::GraphOptions{width, height}); });
+  dusk::Network network = without_gil(Stage::Weights, [&] {
+    return dusk::Network::load(std::move(graph), weights, dusk::NetworkOptions{0, 0, threads});
+  });
+  dusk::MapRunOptions options;
+  options.map = dusk::MapOptions{iou_thresh, points, thresh};
+  if (!letterbox.is_none()) options.letterbox = letterbox.cast<bool>();
+  options.coco = coco;
+  const dusk::MapRun run = without_gil(Stage::General, [&] { return dusk::run_map(std::move(network), data, list, options); });
+  py::list classes;
+  for (std::size_t i = 0; i < run.result.classes.size(); ++i) {
+    const dusk::ClassAccuracy& c = run.result.classes[i];
+    py::dict row;
+    row["class_id"] = i;
+    row["name"] = run.set.names[i];
+    row["ap"] = c.ap;
+    row["truths"] = c.truths;
+    row["detections"] = c.detections;
+    row["tp"] = c.tp_at_threshold;
+    row["fp"] = c.fp_at_threshold;
+    classes.append(row);
+  }
+  py::dict out;
+  out["map"] = run.result.map;
+  out["detections_count"] = run.result.detections_count;
+  out["unique_truth_count"] = run.result.unique_truth_count;
+  out["tp"] = run.result.tp;
+  out["fp"] = run.result.fp;
+  out["fn"] = run.result.fn;
+  out["precision"] = run.result.precision;
+  out["recall"] = run.result.recall;
+  out["f1"] = run.result.f1;
+  out["average_iou"] = run.result.average_iou;
+  out["classes"] = classes;
+  out["images"] = run.evaluated;
+  out["failures"] = run.failures;
+  out["unlabeled"] = run.set.unlabeled;
+  out["letterbox"] = run.letterbox;
+  if (run.coco) {
+    py::dict c;
+    c["map"] = run.coco->map;
+    c["map50"] = run.coco->map50;
+    c["map75"] = run.coco->map75;
+    c["map_small"] = run.coco->map_small;
+    c["map_medium"] = run.coco->map_medium;
+    c["map_large"] = run.coco->map_large;
+    out["coco"] = c;
+  }
+  return out;
+}
+
+// Draws detections on a copy of an HxWx3 uint8 array (same channel order).
+py::array annotate(const py::array& array, const std::vector<dusk::Detection>& detections, int classes, bool rgb) {
+  dusk::Image image = image_from_array(array, rgb);
+  dusk::draw_detections(image, detections, classes);
+  const py::ssize_t h = image.h, w = image.w;
+  py::array_t<std::uint8_t> out({h, w, py::ssize_t{3}});
+  auto view = out.mutable_unchecked<3>();
+  const std::size_t plane = static_cast<std::size_t>(w * h);
+  const int red = rgb ? 0 : 2;
+  for (py::ssize_t y = 0; y < h; ++y) {
+    for (py::ssize_t x = 0; x < w; ++x) {
+      const std::size_t i = static_cast<std::size_t>(y * w + x);
+      for (int ch = 0; ch < 3; ++ch) {
+        const float v = std::min(1.f, std::max(0.f, image.data[static_cast<std::size_t>(ch) * plane + i]));
+        view(y, x, ch == 0 ? red : ch == 1 ? 1 : 2 - red) = static_cast<std::uint8_t>(v * 255.f + 0.5f);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_dusk, m) {
+  m.doc() = "dusk's C++ engine; use the dusk package, not this module directly";
+  m.def("_set_error_classes", [](py::object error, py::object cfg, py::object weights, py::object image) {
+    error_classes() = ErrorClasses{std::move(error), std::move(cfg), std::move(weights), std::move(image)};
+  });
+  py::class_<dusk::Detection>(m, "Detection")
+      .def_readonly("class_id", &dusk::Detection::class_id)
+      .def_readonly("label", &dusk::Detection::label)
+      .def_readonly("confidence", &dusk::Detection::confidence)
+      .def_property_readonly("box", [](const dusk::Detection& d) {
+        return py::make_tuple(d.box.left, d.box.top, d.box.width, d.box.height);
+      }, "(left, top, width, height) in pixels of the original image")
+      .def_property_readonly("relative", [](const dusk::Detection& d) {
+        return py::make_tuple(d.relative.x, d.relative.y, d.relative.w, d.relative.h);
+      }, "(center_x, center_y, width, height) relative to the image, as Darknet's -out JSON")
+      .def("to_dict", &detection_dict)
+      .def("__repr__", [](const dusk::Detection& d) {
+        return "Detection(" + d.label + ", " + std::to_string(d.confidence).substr(0, 6) + ", box=(" +
+               std::to_string(static_cast<int>(d.box.left)) + ", " + std::to_string(static_cast<int>(d.box.top)) + ", " +
+               std::to_string(static_cast<int>(d.box.width)) + ", " + std::to_string(static_cast<int>(d.box.height)) + "))";
+      });
+  py::class_<PyDetector>(m, "Detector")
+      .def(py::init<const std::string&, const std::string&, std::vector<std::string>, float, float, bool, int, int, int,
+                    const std::string&>())
+      .def("detect_path", &PyDetector::detect_path)
+      .def("detect_array", &PyDetector::detect_array)
+      .def("detect_batch", &PyDetector::detect_batch)
+      .def_property_readonly("classes", &PyDetector::classes)
+      .def_property_readonly("input_size", &PyDetector::input_size)
+      .def_property_readonly("threads", &PyDetector::threads)
+      .def_property_readonly("labels", &PyDetector::labels);
+  m.def("fill_structured", &fill_structured);
+  m.def("inspect", &inspect);
+  m.def("forward", &forward);
+  m.def("map", &run_map);
+  m.def("annotate", &annotate);
+  m.def("openmp_runtime", &dusk::openmp_runtime_file);
+  m.def("default_threads", &dusk::default_threads);
+  m.def("load_labels", [](const std::string& path) {
+    return without_gil(Stage::General, [&] { return dusk::load_labels(path); });
+  });
+}
