@@ -1,5 +1,7 @@
 // N application threads calling one Detector at once (bench/contention):
-//   detector_threads CFG WEIGHTS|- IMAGE THREADS CALLS_PER_THREAD
+//   detector_threads CFG WEIGHTS|- IMAGE THREADS CALLS_PER_THREAD [image|pixels|path]
+// What each call gets: the decoded image (default), 8-bit BGR pixels as an
+// application's frame buffer, or the path (decoded every call).
 // prints {"threads":N,"calls":..,"wall_ms":..,"images_per_s":..,"median_call_ms":..}.
 // With random weights (-) each call is Network::forward on the prepared
 // input: random heads pass the threshold everywhere, and their NMS would be
@@ -14,8 +16,8 @@
 #include "dusk/dusk.hpp"
 
 int main(int argc, char** argv) {
-  if (argc != 6) {
-    std::fprintf(stderr, "usage: detector_threads CFG WEIGHTS|- IMAGE THREADS CALLS_PER_THREAD\n");
+  if (argc != 6 && argc != 7) {
+    std::fprintf(stderr, "usage: detector_threads CFG WEIGHTS|- IMAGE THREADS CALLS_PER_THREAD [image|pixels|path]\n");
     return 2;
   }
   const std::string cfg = argv[1];
@@ -23,6 +25,12 @@ int main(int argc, char** argv) {
   const dusk::Image image = dusk::load_image(argv[3]);
   const int threads = std::stoi(argv[4]);
   const int calls = std::stoi(argv[5]);
+  const std::string mode = argc == 7 ? argv[6] : "image";
+  std::vector<unsigned char> bgr(static_cast<std::size_t>(image.w) * static_cast<std::size_t>(image.h) * 3);
+  const std::size_t plane = static_cast<std::size_t>(image.w) * static_cast<std::size_t>(image.h);
+  for (std::size_t i = 0; i < plane; ++i) {
+    for (int c = 0; c < 3; ++c) bgr[3 * i + static_cast<std::size_t>(2 - c)] = static_cast<unsigned char>(image.data[c * plane + i] * 255.f + 0.5f);
+  }
   dusk::Graph graph = dusk::load_graph(cfg);
   dusk::Network network = weights == "-" ? dusk::Network(graph, dusk::random_weights(graph, 1))
                                          : dusk::Network::load(std::move(graph), weights);
@@ -32,6 +40,10 @@ int main(int argc, char** argv) {
   const auto call = [&] {
     if (weights == "-") {
       detector.network().forward(input);
+    } else if (mode == "pixels") {
+      detector.detect(bgr.data(), image.w, image.h, 3 * image.w, dusk::PixelFormat::BGR);
+    } else if (mode == "path") {
+      detector.detect(std::string(argv[3]));
     } else {
       detector.detect(image);
     }
