@@ -41,7 +41,44 @@ struct DetectArgs {
   std::string backend = "auto";
   std::int64_t max_image_pixels = kMaxImagePixels;
   std::int64_t max_memory_mb = kDefaultMaxActivationBytes >> 20;
+  std::string jsonl;
+  std::string shard;
 };
+
+struct Shard {
+  std::size_t index = 0;
+  std::size_t count = 1;
+};
+
+// "I/N" -> shard I of N (0-based).
+Shard parse_shard(const std::string& text) {
+  const std::size_t slash = text.find('/');
+  Shard shard;
+  try {
+    std::size_t used = 0;
+    if (slash == std::string::npos) throw std::invalid_argument("no slash");
+    shard.index = std::stoul(text.substr(0, slash), &used);
+    if (used != slash) throw std::invalid_argument("index");
+    shard.count = std::stoul(text.substr(slash + 1), &used);
+    if (used != text.size() - slash - 1) throw std::invalid_argument("count");
+  } catch (const std::exception&) {
+    throw UsageError("--shard '" + text + "' is not I/N; write it like 0/4 (shard 0 of 4)");
+  }
+  if (shard.count < 1 || shard.index >= shard.count) {
+    throw UsageError("--shard " + text + ": I must be 0 to N-1 and N at least 1");
+  }
+  return shard;
+}
+
+// A stable split of the sorted inputs: shard I takes the I-th of N
+// contiguous runs, so the shards' union is the whole list, each image once.
+std::vector<std::string> take_shard(const std::vector<std::string>& images, const Shard& shard) {
+  std::vector<std::string> sorted = images;
+  std::sort(sorted.begin(), sorted.end());
+  const std::size_t begin = sorted.size() * shard.index / shard.count;
+  const std::size_t end = sorted.size() * (shard.index + 1) / shard.count;
+  return {sorted.begin() + static_cast<std::ptrdiff_t>(begin), sorted.begin() + static_cast<std::ptrdiff_t>(end)};
+}
 
 bool has_image_extension(const fs::path& path) {
   std::string ext = path.extension().string();
@@ -98,6 +135,9 @@ void check_outputs(const DetectArgs& args, const std::vector<std::string>& image
     if (!args.json.empty() && canonical_or_self(args.json) == input) {
       throw UsageError("--json " + args.json + " is one of the input images; choose another file name");
     }
+    if (!args.jsonl.empty() && args.jsonl != "-" && canonical_or_self(args.jsonl) == input) {
+      throw UsageError("--jsonl " + args.jsonl + " is one of the input images; choose another file name");
+    }
   }
 }
 
@@ -150,8 +190,9 @@ int run_detect(const DetectArgs& args) {
   options.threads = args.threads;
   if (!args.names.empty()) options.labels = load_labels(args.names);
 
-  const std::vector<std::string> images = expand_inputs(args.inputs);
+  std::vector<std::string> images = expand_inputs(args.inputs);
   if (images.empty()) throw UsageError("no images to detect on: the directories given hold no image files");
+  if (!args.shard.empty()) images = take_shard(images, parse_shard(args.shard));
   check_outputs(args, images);
   if (!args.out_dir.empty()) fs::create_directories(args.out_dir);
 
@@ -178,6 +219,28 @@ int run_detect(const DetectArgs& args) {
     std::vector<Detection> detections;
     double ms = 0;
     std::string error;
+    int width = 0;
+    int height = 0;
+  };
+  // --jsonl: one line per image as it finishes (Darknet's -out object, the
+  // image's size, or an error); to a file it goes whole, through a temporary.
+  std::string jsonl_text;
+  const auto jsonl_line = [&](std::size_t i, const Outcome& outcome) {
+    nlohmann::ordered_json line = to_json(static_cast<int>(i) + 1, images[i], outcome.detections);
+    if (!outcome.error.empty()) {
+      line.erase("objects");
+      line["error"] = outcome.error;
+    } else {
+      line["width"] = outcome.width;
+      line["height"] = outcome.height;
+    }
+    const std::string text = line.dump() + "\n";
+    if (args.jsonl == "-") {
+      std::fwrite(text.data(), 1, text.size(), stdout);
+      std::fflush(stdout);
+    } else {
+      jsonl_text += text;
+    }
   };
   const bool progress = ::isatty(STDERR_FILENO) != 0 && images.size() > 1;
   const auto run_start = std::chrono::steady_clock::now();
@@ -191,6 +254,8 @@ int run_detect(const DetectArgs& args) {
         Outcome outcome;
         try {
           Image image = load_image(images[i], args.max_image_pixels);
+          outcome.width = image.w;
+          outcome.height = image.h;
           const auto start = std::chrono::steady_clock::now();
           outcome.detections = detector.detect(image);
           outcome.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -206,13 +271,14 @@ int run_detect(const DetectArgs& args) {
       },
       [&](std::size_t i, Outcome&& outcome) {
         if (progress) std::cerr << "\r\033[K" << std::flush;
+        if (!args.jsonl.empty()) jsonl_line(i, outcome);
         if (!outcome.error.empty()) {
           std::cerr << "dusk: error: " << outcome.error << "\n";
           ++failures;
         } else {
           total_ms += outcome.ms;
           total_detections += outcome.detections.size();
-          print_detections(images[i], outcome.detections, outcome.ms);
+          if (args.jsonl != "-") print_detections(images[i], outcome.detections, outcome.ms);
           json.push_back(to_json(static_cast<int>(i) + 1, images[i], outcome.detections));
         }
         if (progress && i + 1 < images.size()) {
@@ -223,6 +289,7 @@ int run_detect(const DetectArgs& args) {
     const std::string text = json.dump(1) + "\n";
     write_file_atomic(args.json, text.data(), text.size());
   }
+  if (!args.jsonl.empty() && args.jsonl != "-") write_file_atomic(args.jsonl, jsonl_text.data(), jsonl_text.size());
   const std::size_t succeeded = images.size() - static_cast<std::size_t>(failures);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
   std::fprintf(stderr, "dusk: %zu images, %zu detections, %d failed, %.1f ms per image, %.1f images/s\n", images.size(),
@@ -252,6 +319,10 @@ void add_detect_command(CLI::App& app, std::function<int()>& action) {
   command->add_flag("--letterbox", args->letterbox, "keep the aspect ratio, padding with grey (Darknet's -letter_box)");
   command->add_option("--json", args->json, "write Darknet's -out JSON for all images to this file");
   command->add_option("--out-dir", args->out_dir, "write annotated copies of the images here");
+  command->add_option("--jsonl", args->jsonl,
+                      "one JSON line per image (Darknet's -out object, width, height, or error) to FILE, or - for stdout");
+  command->add_option("--shard", args->shard,
+                      "I/N: only shard I (0-based) of N of the sorted inputs, for job-scheduler arrays");
   command->add_option("--threads", args->threads, "threads to use (default: all cores)")->check(CLI::NonNegativeNumber);
   command->add_option("--size", args->size, "network input size WxH instead of the cfg's");
   command->add_option("--backend", args->backend, "auto, fast (oneDNN) or ref (reference kernels)")->capture_default_str();

@@ -11,6 +11,7 @@ GIL; one Detector may be used from many threads at once.
 """
 from __future__ import annotations
 
+import math
 import os
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -178,6 +179,15 @@ def annotate(image: np.ndarray, detections: Sequence[Detection], classes: int = 
     if not isinstance(image, np.ndarray):
         raise ImageError(f"annotate takes an HxWx3 uint8 array, not a {type(image).__name__}")
     return _dusk.annotate(image, list(detections), int(classes), bool(rgb))
+
+
+def _six_decimals(value: float) -> float:
+    """Six decimals exactly as `dusk detect --json` writes them (half away from zero)."""
+    scaled = value * 1e6
+    whole = math.floor(abs(scaled))
+    if abs(scaled) - whole >= 0.5:
+        whole += 1
+    return math.copysign(whole, scaled) / 1e6
 
 
 def _openmp_runtime() -> str:

@@ -35,8 +35,8 @@ def _detect(args) -> int:
         frames.append({"frame_id": index, "filename": path, "objects": [
             {"class_id": d.class_id, "name": d.label,
              "relative_coordinates": dict(zip(("center_x", "center_y", "width", "height"),
-                                              (round(v, 6) for v in d.relative))),
-             "confidence": round(d.confidence, 6)} for d in found]})
+                                              (dusk._six_decimals(v) for v in d.relative))),
+             "confidence": dusk._six_decimals(d.confidence)} for d in found]})
     if args.json:
         with open(args.json, "w") as out:
             json.dump(frames, out, indent=1)

@@ -135,6 +135,13 @@ class PyDetector {
   std::vector<dusk::Detection> detect_path(const std::string& path) const {
     return without_gil(Stage::Image, [&] { return detector_->detect(path); });
   }
+  // The detections and the image's (width, height), for records that carry both.
+  std::pair<std::vector<dusk::Detection>, std::pair<int, int>> detect_path_sized(const std::string& path) const {
+    return without_gil(Stage::Image, [&] {
+      const dusk::Image image = dusk::load_image(path, detector_->options().max_image_pixels);
+      return std::make_pair(detector_->detect(image), std::make_pair(image.w, image.h));
+    });
+  }
   std::vector<dusk::Detection> detect_array(const py::array& array, bool rgb) const {
     const dusk::Image image = image_from_array(array, rgb);
     return without_gil(Stage::Image, [&] { return detector_->detect(image); });
@@ -371,6 +378,7 @@ PYBIND11_MODULE(_dusk, m) {
       .def(py::init<const std::string&, const std::string&, std::vector<std::string>, float, float, bool, int, int, int,
                     const std::string&>())
       .def("detect_path", &PyDetector::detect_path)
+      .def("detect_path_sized", &PyDetector::detect_path_sized)
       .def("detect_array", &PyDetector::detect_array)
       .def("detect_batch", &PyDetector::detect_batch)
       .def_property_readonly("classes", &PyDetector::classes)
