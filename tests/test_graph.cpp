@@ -180,7 +180,8 @@ TEST_CASE("a head whose input channels do not fit classes and masks names both l
   CHECK(error_of(kNet + "[convolutional]\nfilters=21\nsize=1\n[yolo]\nmask=0,1,2\nanchors=1,2,3,4\nclasses=2\nnum=3\n") ==
         "t.cfg:10: layer 1 [yolo] anchors= has 4 values but num=3 needs 6 (a width and a height each)");
   CHECK(error_of(kNet + "[convolutional]\nfilters=21\nsize=1\n[yolo]\nmask=0,1,5\nanchors=1,2,3,4,5,6\nnum=3\n") ==
-        "t.cfg:9: [yolo] mask=0,1,5 is invalid; expected integers from 0 to 2");
+        "t.cfg:9: layer 1 [yolo] mask= uses anchor 5 but num=3 and anchors= lists 3 pairs; raise num= and list 6 "
+            "anchor pairs");
 }
 
 TEST_CASE("input sizes that are not a multiple of the network's stride") {
@@ -202,4 +203,27 @@ TEST_CASE("limits stop absurd cfgs before anything is allocated") {
         "input size with --size");
   CHECK(error_of("[net]\nwidth=16384\nheight=16384\nchannels=3\n[convolutional]\nfilters=65536\nsize=1\n").find(
             "would produce 65536x16384x16384") != std::string::npos);
+}
+
+TEST_CASE("cfgs saved by Windows editors: byte-order mark, CRLF, tabs and spaces around =") {
+  const std::string text = "\xEF\xBB\xBF[net]\r\nwidth = 32\r\nheight=\t32\r\nchannels = 3\r\n\r\n[convolutional]\r\n"
+                           "filters = 4\r\nsize=3\r\nstride=1\r\npad=1\r\nactivation=leaky\r\n";
+  const Graph graph = graph_of(text);
+  REQUIRE(graph.layers.size() == 1);
+  CHECK(graph.input == Shape{3, 32, 32});
+  CHECK(graph.layers[0].out == Shape{4, 32, 32});
+  CHECK(graph.warnings.empty());
+}
+
+TEST_CASE("[yolo] with num= smaller than its mask: the anchors it needs, with one warning") {
+  const std::string head = "[convolutional]\nfilters=255\nsize=1\nstride=1\npad=1\nactivation=linear\n"
+                           "[yolo]\nclasses=80\nmask=3,4,5\n";
+  const Graph graph = graph_of(kNet + head + "num=3\nanchors=10,13, 16,30, 33,23, 30,61, 62,45, 59,119\n");
+  const YoloSpec& yolo = graph.layers[1].as<YoloSpec>();
+  CHECK(yolo.total == 6);
+  CHECK(yolo.anchors.size() == 12);
+  CHECK(yolo.anchors[10] == 59.0f);
+  REQUIRE(graph.warnings.size() == 1);
+  CHECK(graph.warnings[0].find("num=3 is smaller than its mask needs; used num=6") != std::string::npos);
+  CHECK(error_of(kNet + head + "num=3\nanchors=10,13, 16,30, 33,23\n").find("mask= uses anchor 5") != std::string::npos);
 }

@@ -83,6 +83,22 @@ def image_record(detector: dusk.Detector, path: str) -> dict:
     return record
 
 
+def detect_partition(paths: Iterable[str], cfg: str, weights: str, names: Optional[str] = None, thresh: float = 0.25,
+                     nms: float = 0.45, letterbox: bool = False, threads: Optional[int] = None) -> List[dict]:
+    """One record per path (see image_record), for dask.bag's map_partitions or
+    dask.dataframe's: the model is loaded once per worker process and reused.
+
+        bag = dask.bag.from_sequence(paths, npartitions=64)
+        records = bag.map_partitions(dusk.dask.detect_partition, cfg, weights).compute()
+    """
+    cfg, weights = os.path.abspath(cfg), os.path.abspath(weights)
+    spec = {"cfg": cfg, "weights": weights, "cfg_hash": file_hash(cfg), "weights_hash": file_hash(weights),
+            "names": None if names is None else os.path.abspath(names), "thresh": float(thresh), "nms": float(nms),
+            "letterbox": bool(letterbox), "threads": threads or 1}
+    detector = _model(spec)
+    return [image_record(detector, os.fspath(p)) for p in paths]
+
+
 def _write_atomic(path: Path, text: str) -> None:
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     try:

@@ -35,6 +35,9 @@ Cfg parse_cfg(std::string_view text, const std::string& source) {
   if (text.find('\0') != std::string_view::npos) {
     throw Error(cat(source, ": contains NUL bytes, so it is not a text cfg file; give a Darknet .cfg"));
   }
+  // Windows editors start UTF-8 files with a byte-order mark (Darknet
+  // itself then silently loses the [net] header).
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   int line_number = 0;
   for (const std::string_view raw_line : split(text, '\n')) {
     ++line_number;

@@ -154,7 +154,10 @@ void SectionReader::reject_unless(std::string_view key, std::string_view neutral
   }
 }
 
+void SectionReader::warn(const std::string& message) { warnings_.push_back(where() + ": " + message); }
+
 void SectionReader::collect_warnings(std::vector<std::string>& warnings) const {
+  for (const std::string& warning : warnings_) warnings.push_back(warning);
   std::map<std::string, int, std::less<>> first_line;
   for (const CfgOption& option : section_.options) {
     const auto [it, inserted] = first_line.emplace(option.key, option.line);

@@ -31,8 +31,11 @@ class SectionReader {
   std::string where(std::string_view key) const;  // of the option, or the header
   const std::string& type() const { return section_.type; }
 
+  // A warning of the layer's own (a value dusk chose), reported with the rest.
+  void warn(const std::string& message);
+
   // One warning per option that no getter read and that is not a known
-  // training-only key, plus one per duplicated key.
+  // training-only key, plus one per duplicated key, plus those given to warn().
   void collect_warnings(std::vector<std::string>& warnings) const;
 
  private:
@@ -42,6 +45,7 @@ class SectionReader {
   const std::string& source_;
   const CfgSection& section_;
   std::set<std::string, std::less<>> used_;
+  std::vector<std::string> warnings_;
 };
 
 // Parses a whole string as a number; false on any junk or non-finite value.

@@ -1,5 +1,6 @@
 // Reading each section kind's options into its typed spec, with Darknet's
 // defaults and with every inference-relevant value checked.
+#include <algorithm>
 #include <numeric>
 
 #include "dusk/error.hpp"
@@ -212,10 +213,24 @@ ParsedLayer parse_yolo(SectionReader& reader, int index, bool gaussian) {
   YoloSpec spec;
   spec.classes = reader.get_int("classes", 20, 1, kMaxClasses);
   spec.total = reader.get_int("num", 1, 1, kMaxAnchors);
-  spec.mask = reader.get_int_list("mask", 0, spec.total - 1);
+  spec.mask = reader.get_int_list("mask", 0, kMaxAnchors - 1);
   if (spec.mask.empty()) {
     spec.mask.resize(static_cast<std::size_t>(spec.total));
     std::iota(spec.mask.begin(), spec.mask.end(), 0);
+  }
+  // A mask index beyond num= works in Darknet when anchors= lists enough
+  // pairs (it reads the anchors it needs): take num from the mask, say so.
+  const int needed = *std::max_element(spec.mask.begin(), spec.mask.end()) + 1;
+  if (needed > spec.total) {
+    const std::size_t listed = reader.has("anchors") ? reader.get_float_list("anchors").size() / 2 : 0;
+    if (static_cast<int>(listed) < needed) {
+      throw Error(cat(reader.where("mask"), ": ", layer_label(reader, index), " mask= uses anchor ", needed - 1,
+                      " but num=", spec.total, " and anchors= lists ", listed, " pairs; raise num= and list ", needed,
+                      " anchor pairs"));
+    }
+    reader.warn(cat(layer_label(reader, index), " num=", spec.total, " is smaller than its mask needs; used num=",
+                    needed, " (anchors= lists ", listed, " pairs)"));
+    spec.total = needed;
   }
   spec.anchors = read_anchors(reader, index, spec.total, "num");
   spec.scale_x_y = reader.get_float("scale_x_y", 1.0f, 0.0f, 100.0f);

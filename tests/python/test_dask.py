@@ -40,9 +40,9 @@ def comparable(records):
 
 
 def test_cluster_output_equals_one_process(client, tmp_path):
-    paths = COCO * 8 + ["/nonexistent/missing.jpg"]  # 1025 paths, one unreadable
-    summary = dd.detect_files(client, paths, CFG, WEIGHTS, names=NAMES, out=tmp_path / "run", batch=64)
-    assert summary["images"] == 1025 and summary["partitions"] == 17 and summary["computed"] == 17
+    paths = COCO * 20 + ["/nonexistent/missing.jpg"]  # 2561 paths, one unreadable
+    summary = dd.detect_files(client, paths, CFG, WEIGHTS, names=NAMES, out=tmp_path / "run", batch=128)
+    assert summary["images"] == 2561 and summary["partitions"] == 21 and summary["computed"] == 21
     assert summary["errors"] == 1
     merged = dd.merge(tmp_path / "run")
     assert [r["filename"] for r in merged] == paths
@@ -51,6 +51,15 @@ def test_cluster_output_equals_one_process(client, tmp_path):
     assert comparable(merged) == comparable([by_name[p] for p in paths])
     assert "error" in merged[-1] and "missing.jpg" in merged[-1]["error"]
     assert (tmp_path / "run" / "results.jsonl").exists()
+
+
+def test_bag_map_partitions(client, tmp_path):
+    import dask.bag
+
+    bag = dask.bag.from_sequence(COCO[:40], npartitions=4)
+    records = bag.map_partitions(dd.detect_partition, CFG, WEIGHTS, names=NAMES).compute()
+    single = {r["filename"]: r for r in cli_jsonl(COCO[:40], tmp_path / "single.jsonl")}
+    assert comparable(records) == comparable([single[p] for p in COCO[:40]])
 
 
 def test_a_killed_worker_loses_nothing(client, tmp_path):
