@@ -58,10 +58,35 @@ def expand(paths_or_globs: Iterable[Union[str, os.PathLike]]) -> List[str]:
     return out
 
 
+_malloc_tuned = False
+
+
+def _keep_image_buffers_on_the_heap() -> None:
+    """Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536, so glibc gives
+    back every freed page at once; dusk allocates ~10 MB of temporaries per
+    image (decoded image, resize passes), and each image then paid fresh page
+    faults: 28 images/s per worker instead of 70 (measured with
+    bench/dask_scaling.py). Serving blocks up to 64 MiB from the heap keeps
+    them mapped between images. glibc only; elsewhere nothing is changed."""
+    global _malloc_tuned
+    if _malloc_tuned:
+        return
+    _malloc_tuned = True
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        M_MMAP_THRESHOLD = -3
+        libc.mallopt(M_MMAP_THRESHOLD, 64 << 20)
+    except (OSError, AttributeError):
+        pass
+
+
 def _model(spec: dict) -> dusk.Detector:
     key = (spec["cfg_hash"], spec["weights_hash"], spec["names"], spec["thresh"], spec["nms"], spec["letterbox"],
            spec["threads"])
     with _models_lock:
+        _keep_image_buffers_on_the_heap()
         if key not in _models:
             _models[key] = dusk.Detector(spec["cfg"], spec["weights"], names=spec["names"], thresh=spec["thresh"],
                                          nms=spec["nms"], letterbox=spec["letterbox"], threads=spec["threads"])
