@@ -264,6 +264,8 @@ int run_detect(const DetectArgs& args) {
             const std::string ext = fs::path(out_paths[i]).extension().string();
             save_image(image, out_paths[i], ext == ".png" ? ImageFormat::Png : ImageFormat::Jpeg);
           }
+        } catch (const std::bad_alloc&) {  // on a worker thread: report it, as for any image
+          outcome.error = cat(images[i], ": out of memory; try --max-image-pixels or a smaller --size");
         } catch (const Error& error) {
           outcome.error = error.what();
         }

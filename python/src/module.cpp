@@ -170,7 +170,7 @@ class PyDetector {
           [&](std::size_t i) {
             try {
               return std::make_pair(images[i] ? detector_->detect(*images[i]) : detector_->detect(paths[i]), std::string());
-            } catch (const dusk::Error& error) {
+            } catch (const std::exception& error) {  // dusk::Error or bad_alloc, on a worker thread
               return std::make_pair(std::vector<dusk::Detection>(), std::string(error.what()));
             }
           },
