@@ -11,6 +11,7 @@
 #include "dusk/network.hpp"
 #include "support/fixtures.hpp"
 #include "support/paths.hpp"
+#include "engine/cpu_share.hpp"
 #include "util/cpus.hpp"
 
 namespace fs = std::filesystem;
@@ -129,4 +130,22 @@ TEST_CASE("oneDNN and dusk run on LLVM's OpenMP runtime, which gives the core aw
   CHECK(dusk::openmp_runtime_file() == "libomp.so.5");
   const std::string json = bench_json("");
   CHECK(json.find("\"openmp_runtime\":\"libomp.so.5\"") != std::string::npos);
+}
+
+TEST_CASE("the default budget halves after three starved calls, for a second") {
+  dusk::CpuShare share;
+  CHECK(share.threads_for(2) == 2);
+  share.record(2, 10.0, 9.0);  // the calling thread was on a CPU all along
+  share.record(2, 10.0, 3.0);
+  share.record(2, 10.0, 3.0);
+  share.record(2, 10.0, 9.5);  // a good call resets the count
+  share.record(2, 10.0, 3.0);
+  share.record(2, 10.0, 3.0);
+  share.record(2, 0.1, 0.0);   // too short to say anything
+  share.record(1, 10.0, 1.0);  // one thread waits on nobody
+  CHECK(share.threads_for(2) == 2);
+  share.record(2, 10.0, 3.0);  // the third starved call in a row
+  CHECK(share.threads_for(2) == 1);
+  CHECK(share.threads_for(16) == 8);
+  CHECK(share.threads_for(1) == 1);
 }

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "dusk/error.hpp"
+#include "engine/cpu_share.hpp"
 #include "engine/dnnl/fast_plan.hpp"
 #include "engine/fold.hpp"
 #include "engine/run_layer.hpp"
@@ -34,6 +35,8 @@ struct Network::Impl {
   mutable std::map<std::pair<std::vector<int>, int>, std::shared_ptr<const FastPlan>> plans;
   mutable FastWeights fast_weights;
   mutable std::atomic<int> active_calls{0};
+  bool adapt_threads = false;  // the default budget follows the CPU share calls get
+  mutable CpuShare cpu_share;
 
   std::shared_ptr<const FastPlan> plan_for(const std::vector<int>& keep, int call_threads) const;
   void load_deferred_kernels(const DeferredKernels& deferred);
@@ -152,6 +155,7 @@ Network::Network(Graph graph, Weights weights, const NetworkOptions& options, co
   impl->last_reader = last_readers(graph);
   limit_openmp_spinning();  // the load runs OpenMP teams too (kernel reorders)
   impl->threads = choose_threads(options.threads);
+  impl->adapt_threads = options.threads == 0;
   impl->backend = choose_backend(options.backend);
   impl->fast_weights.configure(impl->threads, options.winograd_memory_share);
   impl->graph = std::move(graph);
@@ -225,9 +229,16 @@ std::vector<Tensor> Network::forward(const Tensor& input, const std::vector<int>
   }
   limit_openmp_spinning();
   const ActiveCall call(impl.active_calls);
-  const int call_threads = std::max(1, impl.threads / call.count());
-  if (impl.backend == Backend::Fast && !wanted.empty()) return impl.plan_for(wanted, call_threads)->run(input);
-  return impl.run_reference(input, wanted, call_threads);
+  const int budget = impl.adapt_threads ? impl.cpu_share.threads_for(impl.threads) : impl.threads;
+  const int call_threads = std::max(1, budget / call.count());
+  const bool watch = impl.adapt_threads && call_threads > 1;
+  const double wall_start = watch ? monotonic_ms() : 0;
+  const double cpu_start = watch ? thread_cpu_ms() : 0;
+  std::vector<Tensor> outputs = impl.backend == Backend::Fast && !wanted.empty()
+                                    ? impl.plan_for(wanted, call_threads)->run(input)
+                                    : impl.run_reference(input, wanted, call_threads);
+  if (watch) impl.cpu_share.record(call_threads, monotonic_ms() - wall_start, thread_cpu_ms() - cpu_start);
+  return outputs;
 }
 
 int default_threads() {
