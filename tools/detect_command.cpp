@@ -80,15 +80,6 @@ std::vector<std::string> take_shard(const std::vector<std::string>& images, cons
   return {sorted.begin() + static_cast<std::ptrdiff_t>(begin), sorted.begin() + static_cast<std::ptrdiff_t>(end)};
 }
 
-bool has_image_extension(const fs::path& path) {
-  std::string ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  for (const char* known : {".jpg", ".jpeg", ".png", ".bmp", ".tga", ".gif", ".pnm", ".ppm", ".pgm", ".pbm"}) {
-    if (ext == known) return true;
-  }
-  return false;
-}
-
 // Directories expand to the image files directly in them, sorted.
 std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
   std::vector<std::string> files;
@@ -100,7 +91,7 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
     }
     std::vector<std::string> found;
     for (const fs::directory_entry& entry : fs::directory_iterator(input, error)) {
-      if (entry.is_regular_file(error) && has_image_extension(entry.path())) found.push_back(entry.path().string());
+      if (entry.is_regular_file(error) && has_image_extension(entry.path().string())) found.push_back(entry.path().string());
     }
     if (error) throw Error(cat("cannot list directory ", input, ": ", error.message()));
     std::sort(found.begin(), found.end());

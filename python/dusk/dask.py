@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import socket
+from collections import Counter
 import tempfile
 import threading
 import time
@@ -292,7 +293,7 @@ def merge_shards(files: Sequence[Union[str, os.PathLike]], inputs: Optional[Sequ
     for f in files:
         records.extend(json.loads(line) for line in Path(f).read_text().splitlines() if line.strip())
     names = [r["filename"] for r in records]
-    duplicates = sorted({n for n in names if names.count(n) > 1}) if len(set(names)) != len(names) else []
+    duplicates = sorted(n for n, k in Counter(names).items() if k > 1)
     if duplicates:
         raise dusk.Error(f"{len(duplicates)} images appear in more than one shard, e.g. {duplicates[0]}")
     if inputs is not None:

@@ -5,7 +5,6 @@
 // 101 recall points from the monotone envelope.
 #include <algorithm>
 #include <array>
-#include <numeric>
 
 #include "dusk/eval.hpp"
 

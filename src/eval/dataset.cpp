@@ -31,15 +31,6 @@ std::vector<std::string_view> lines_of(const std::vector<char>& bytes) {
   return split(std::string_view(bytes.data(), bytes.size()), '\n');
 }
 
-bool has_image_extension(const fs::path& path) {
-  std::string ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  for (const char* known : {".jpg", ".jpeg", ".png", ".bmp", ".tga", ".gif", ".pnm", ".ppm", ".pgm", ".tif", ".tiff"}) {
-    if (ext == known) return true;
-  }
-  return false;
-}
-
 std::string replace_first(std::string text, std::string_view from, std::string_view to) {
   const std::size_t at = text.find(from);
   if (at != std::string::npos) text.replace(at, from.size(), to);
@@ -48,7 +39,7 @@ std::string replace_first(std::string text, std::string_view from, std::string_v
 
 std::string with_txt_extension(const std::string& path) {
   const fs::path p(path);
-  if (!has_image_extension(p)) return path + ".txt";
+  if (!has_image_extension(p.string())) return path + ".txt";
   return fs::path(p).replace_extension(".txt").string();
 }
 
@@ -98,7 +89,7 @@ std::vector<std::string> read_image_list(const std::string& path) {
   std::vector<std::string> images;
   if (fs::is_directory(path, error)) {
     for (const fs::directory_entry& entry : fs::directory_iterator(path, error)) {
-      if (entry.is_regular_file(error) && has_image_extension(entry.path())) images.push_back(entry.path().string());
+      if (entry.is_regular_file(error) && has_image_extension(entry.path().string())) images.push_back(entry.path().string());
     }
     if (error) throw Error(cat("cannot list directory ", path, ": ", error.message()));
     std::sort(images.begin(), images.end());

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -72,6 +74,15 @@ void write_file_atomic(const std::string& path, const void* data, std::size_t si
     fs::remove(temp, ignored);
     throw Error(cat("cannot write ", path, ": ", error.message()));
   }
+}
+
+bool has_image_extension(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (const char* known : {".jpg", ".jpeg", ".png", ".bmp", ".tga", ".gif", ".pnm", ".ppm", ".pgm", ".pbm", ".tif", ".tiff"}) {
+    if (ext == known) return true;
+  }
+  return false;
 }
 
 }  // namespace dusk

@@ -11,6 +11,10 @@ namespace dusk {
 std::vector<char> read_file(const std::string& path, std::size_t max_bytes, const char* what);
 std::size_t file_size_or_throw(const std::string& path, const char* what);
 
+// True for the image formats dusk decodes (and TIFF, which lists name),
+// by extension, any case: what a directory of images expands to.
+bool has_image_extension(const std::string& path);
+
 // Writes to a temporary file beside `path`, then renames it over `path`.
 void write_file_atomic(const std::string& path, const void* data, std::size_t size);
 
