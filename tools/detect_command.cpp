@@ -15,6 +15,8 @@
 
 #include "cli_common.hpp"
 #include "commands.hpp"
+#include "detect_args.hpp"
+#include "dusk/video.hpp"
 #include "util/files.hpp"
 #include "util/ordered_work.hpp"
 #include "util/text.hpp"
@@ -24,26 +26,6 @@ namespace dusk::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct DetectArgs {
-  std::string cfg;
-  std::string weights;
-  std::vector<std::string> inputs;
-  std::string names;
-  float threshold = 0.25f;
-  float nms = 0.45f;
-  std::string nms_kind = "default";
-  bool letterbox = false;
-  std::string json;
-  std::string out_dir;
-  int threads = 0;
-  std::string size;
-  std::string backend = "auto";
-  std::int64_t max_image_pixels = kMaxImagePixels;
-  std::int64_t max_memory_mb = kDefaultMaxActivationBytes >> 20;
-  std::string jsonl;
-  std::string shard;
-};
 
 struct Shard {
   std::size_t index = 0;
@@ -109,6 +91,9 @@ std::optional<NmsKind> parse_nms_kind(const std::string& name) {
   throw UsageError("--nms-kind '" + name + "' is unknown; use default, greedynms, diounms, cornersnms or cfg");
 }
 
+// Six decimals, as Darknet's %f writes them.
+double six_decimals(float value) { return std::round(static_cast<double>(value) * 1e6) / 1e6; }
+
 fs::path canonical_or_self(const fs::path& path) {
   std::error_code error;
   const fs::path canonical = fs::weakly_canonical(path, error);
@@ -145,20 +130,70 @@ std::string annotated_path(const std::string& out_dir, const std::string& input,
   return (fs::path(out_dir) / name).string();
 }
 
-void print_detections(const std::string& path, const std::vector<Detection>& detections, double ms) {
-  std::printf("%s: Predicted in %.3f milli-seconds.\n", path.c_str(), ms);
-  for (const Detection& d : detections) {
-    std::printf("%s: %.0f%%\t(left_x: %4.0f   top_y: %4.0f   width: %4.0f   height: %4.0f)\n", d.label.c_str(),
-                static_cast<double>(d.confidence) * 100, std::round(d.box.left), std::round(d.box.top),
-                std::round(d.box.width), std::round(d.box.height));
-  }
-  std::fflush(stdout);
+ResizeMethod parse_resize(const std::string& name) {
+  if (name == "darknet") return ResizeMethod::Darknet;
+  if (name == "linear") return ResizeMethod::Linear;
+  if (name == "nearest") return ResizeMethod::Nearest;
+  throw UsageError("--resize '" + name + "' is unknown; use darknet, linear or nearest");
 }
 
-// Six decimals, as Darknet's %f writes them.
-double six_decimals(float value) { return std::round(static_cast<double>(value) * 1e6) / 1e6; }
-
 nlohmann::ordered_json to_json(int frame_id, const std::string& path, const std::vector<Detection>& detections) {
+  return {{"frame_id", frame_id}, {"filename", path}, {"objects", objects_json(detections)}};
+}
+
+// Video inputs go alone; video-only options need one.
+bool is_video_run(const DetectArgs& args) {
+  std::size_t videos = 0;
+  for (const std::string& input : args.inputs) {
+    std::error_code error;
+    if (!fs::is_directory(input, error) && looks_like_video(input)) ++videos;
+  }
+  if (videos > 0 && args.inputs.size() > 1) {
+    throw UsageError("give one video source per run (or only images and directories); got " +
+                     std::to_string(args.inputs.size()) + " inputs");
+  }
+  if (videos > 0 && !args.shard.empty()) throw UsageError("--shard splits lists of images, not a video");
+  if (videos == 0) {
+    const bool video_option = !args.out_video.empty() || args.every != 1 || !args.start.empty() || !args.end.empty() ||
+                              args.max_frames != -1 || args.drop_frames || args.no_drop_frames || args.reconnect != 0;
+    if (video_option) {
+      throw UsageError("--out-video, --every, --start, --end, --max-frames, --drop-frames and --reconnect apply to "
+                       "video sources (files, image sequences, cameras, URLs), and none was given");
+    }
+  }
+  return videos > 0;
+}
+
+}  // namespace
+
+std::optional<TileOptions> parse_tiles(const std::string& text, float overlap) {
+  if (text.empty()) return std::nullopt;
+  TileOptions tiles;
+  tiles.overlap = overlap;
+  if (text == "auto") {
+    tiles.automatic = true;
+  } else {
+    const std::size_t x = text.find('x');
+    try {
+      std::size_t used = 0;
+      if (x == std::string::npos) throw std::invalid_argument("no x");
+      tiles.columns = std::stoi(text.substr(0, x), &used);
+      if (used != x) throw std::invalid_argument("columns");
+      tiles.rows = std::stoi(text.substr(x + 1), &used);
+      if (used != text.size() - x - 1) throw std::invalid_argument("rows");
+    } catch (const std::exception&) {
+      throw UsageError("--tiles '" + text + "' is not CxR or auto; write it like 3x2 (3 columns, 2 rows)");
+    }
+  }
+  try {
+    tile_layout(1000, 1000, 100, 100, tiles);  // checks the ranges with a message
+  } catch (const Error& error) {
+    throw UsageError(std::string("--tiles/--tile-overlap: ") + error.what());
+  }
+  return tiles;
+}
+
+nlohmann::ordered_json objects_json(const std::vector<Detection>& detections) {
   nlohmann::ordered_json objects = nlohmann::ordered_json::array();
   for (const Detection& d : detections) {
     objects.push_back({{"class_id", d.class_id},
@@ -168,8 +203,24 @@ nlohmann::ordered_json to_json(int frame_id, const std::string& path, const std:
                          {"width", six_decimals(d.relative.w)}, {"height", six_decimals(d.relative.h)}}},
                        {"confidence", six_decimals(d.confidence)}});
   }
-  return {{"frame_id", frame_id}, {"filename", path}, {"objects", objects}};
+  return objects;
 }
+
+void print_detections(const std::string& what, const std::vector<Detection>& detections, double ms) {
+  if (ms >= 0) {
+    std::printf("%s: Predicted in %.3f milli-seconds.\n", what.c_str(), ms);
+  } else {
+    std::printf("%s:\n", what.c_str());
+  }
+  for (const Detection& d : detections) {
+    std::printf("%s: %.0f%%\t(left_x: %4.0f   top_y: %4.0f   width: %4.0f   height: %4.0f)\n", d.label.c_str(),
+                static_cast<double>(d.confidence) * 100, std::round(d.box.left), std::round(d.box.top),
+                std::round(d.box.width), std::round(d.box.height));
+  }
+  std::fflush(stdout);
+}
+
+namespace {
 
 int run_detect(const DetectArgs& args) {
   const Size size = parse_size(args.size);
@@ -178,14 +229,20 @@ int run_detect(const DetectArgs& args) {
   options.nms = args.nms;
   options.nms_kind = parse_nms_kind(args.nms_kind);
   options.letterbox = args.letterbox;
+  options.resize = parse_resize(args.resize);
   options.threads = args.threads;
   if (!args.names.empty()) options.labels = load_labels(args.names);
+  const std::optional<TileOptions> tiles = parse_tiles(args.tiles, args.tile_overlap);
+  const bool video = is_video_run(args);
 
-  std::vector<std::string> images = expand_inputs(args.inputs);
-  if (images.empty()) throw UsageError("no images to detect on: the directories given hold no image files");
-  if (!args.shard.empty()) images = take_shard(images, parse_shard(args.shard));
-  check_outputs(args, images);
-  if (!args.out_dir.empty()) fs::create_directories(args.out_dir);
+  std::vector<std::string> images;
+  if (!video) {
+    images = expand_inputs(args.inputs);
+    if (images.empty()) throw UsageError("no images to detect on: the directories given hold no image files");
+    if (!args.shard.empty()) images = take_shard(images, parse_shard(args.shard));
+    check_outputs(args, images);
+    if (!args.out_dir.empty()) fs::create_directories(args.out_dir);
+  }
 
   const Network network = load_network(args.cfg, args.weights,
                                        NetworkOptions{size.width, size.height, args.threads, parse_backend(args.backend),
@@ -198,6 +255,7 @@ int run_detect(const DetectArgs& args) {
     print_warnings({cat(args.names, " has ", options.labels.size(), " names but the network has ", classes,
                         " classes; the others are shown as class ids")});
   }
+  if (video) return run_detect_video(args, detector, classes);
 
   // Annotated copies' names depend on the images before them, so they are
   // chosen up front; the images themselves run on parallel workers.
@@ -248,7 +306,7 @@ int run_detect(const DetectArgs& args) {
           outcome.width = image.w;
           outcome.height = image.h;
           const auto start = std::chrono::steady_clock::now();
-          outcome.detections = detector.detect(image);
+          outcome.detections = tiles ? detect_tiled(detector, image, *tiles) : detector.detect(image);
           outcome.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
           if (!out_paths[i].empty()) {
             draw_detections(image, outcome.detections, classes);
@@ -298,7 +356,10 @@ void add_detect_command(CLI::App& app, std::function<int()>& action) {
   CLI::App* command = app.add_subcommand("detect", "Detect objects in images, as Darknet's detector test does");
   command->add_option("cfg", args->cfg, "Darknet .cfg file")->required();
   command->add_option("weights", args->weights, "Darknet .weights file, or - for seeded random weights")->required();
-  command->add_option("images", args->inputs, "image files and directories of images")->required();
+  command->add_option("inputs", args->inputs,
+                      "image files and directories of images, or one video source: a video file, an image sequence "
+                      "(frames/%05d.png), a camera (/dev/video0 or 0) or a URL (rtsp://, http://)")
+      ->required();
   command->add_option("--names", args->names, "class names, one per line (default: class ids)");
   command->add_option("--thresh", args->threshold, "threshold on objectness x class probability")
       ->capture_default_str()
@@ -310,10 +371,31 @@ void add_detect_command(CLI::App& app, std::function<int()>& action) {
                       "default (Darknet's do_nms_sort, IoU), greedynms, diounms, cornersnms, or cfg (the cfg's nms_kind)")
       ->capture_default_str();
   command->add_flag("--letterbox", args->letterbox, "keep the aspect ratio, padding with grey (Darknet's -letter_box)");
-  command->add_option("--json", args->json, "write Darknet's -out JSON for all images to this file");
+  command->add_option("--resize", args->resize,
+                      "how images are scaled to the network: darknet (detector test's resize_image), linear (OpenCV "
+                      "INTER_LINEAR, as detector demo does) or nearest")
+      ->capture_default_str();
+  command->add_option("--tiles", args->tiles,
+                      "detect by tiles: CxR (e.g. 3x2) or auto (tiles of the network's size), merged across seams")
+      ;
+  command->add_option("--tile-overlap", args->tile_overlap, "share of a tile overlapping its neighbour, 0 to 0.5")
+      ->capture_default_str();
+  command->add_option("--out-video", args->out_video,
+                      "video: write an annotated video (.mp4/.m4v/.mov: mp4v, .avi: MJPG, .mkv: XVID), playable even "
+                      "after Ctrl-C");
+  command->add_option("--every", args->every, "video: process every Nth frame")->capture_default_str();
+  command->add_option("--start", args->start, "video: first frame, as an index (120) or a time (12.5s, 1:05)");
+  command->add_option("--end", args->end, "video: stop before this frame index or time");
+  command->add_option("--max-frames", args->max_frames, "video: stop after processing this many frames");
+  command->add_flag("--drop-frames", args->drop_frames,
+                    "video: keep only the newest frame when detection falls behind (default for cameras and URLs)");
+  command->add_flag("--no-drop-frames", args->no_drop_frames, "video: process every frame even of a live source");
+  command->add_option("--reconnect", args->reconnect, "video: reopen a lost live source this many times, with backoff")
+      ->check(CLI::NonNegativeNumber);
+  command->add_option("--json", args->json, "write Darknet's -out JSON for all images (or frames) to this file");
   command->add_option("--out-dir", args->out_dir, "write annotated copies of the images here");
   command->add_option("--jsonl", args->jsonl,
-                      "one JSON line per image (Darknet's -out object, width, height, or error) to FILE, or - for stdout");
+                      "one JSON line per image or frame as it finishes (Darknet's -out objects, or an error) to FILE, or - for stdout");
   command->add_option("--shard", args->shard,
                       "I/N: only shard I (0-based) of N of the sorted inputs, for job-scheduler arrays");
   command->add_option("--threads", args->threads, "threads to use (default: all cores)")->check(CLI::NonNegativeNumber);

@@ -55,6 +55,7 @@ struct DetectorOptions {
   // way Darknet's detector-test source does (DIoU for greedynms/diounms).
   std::optional<NmsKind> nms_kind = NmsKind::Default;
   bool letterbox = false;        // keep the aspect ratio (Darknet's -letter_box)
+  ResizeMethod resize = ResizeMethod::Darknet;  // how the image is scaled to the network
   int width = 0;                 // network input size; 0: the cfg's
   int height = 0;
   int threads = 0;               // 0: all cores
@@ -78,6 +79,13 @@ class Detector {
   // 8-bit interleaved pixels, `stride` bytes per row (>= 3 * width).
   std::vector<Detection> detect(const unsigned char* pixels, int width, int height, int stride,
                                 PixelFormat format) const;
+
+  // The two halves of detect(image), for pipelines that run them on
+  // different threads: the network's input for `image` (resized or
+  // letterboxed as the options say), then the detections for such an input
+  // whose original image was width x height.
+  Image fit_to_network(const Image& image) const;
+  std::vector<Detection> detect_fitted(const Image& fitted, int width, int height) const;
 
   // Every class of every box whose probability passes options.threshold
   // after NMS, in Darknet's list order (boxes as the NMS sort left them,

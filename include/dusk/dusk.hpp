@@ -7,4 +7,5 @@
 #include "dusk/graph.hpp"
 #include "dusk/image.hpp"
 #include "dusk/network.hpp"
+#include "dusk/tiles.hpp"
 #include "dusk/weights.hpp"

@@ -35,6 +35,13 @@ Image resize_image(const Image& image, int width, int height);
 // Darknet's letterbox_image: aspect kept, centred, the rest filled with 0.5.
 Image letterbox_image(const Image& image, int width, int height);
 
+// How an image is scaled to the network: Darknet's resize_image (what
+// `detector test` does), OpenCV's INTER_LINEAR (pixel centres aligned; what
+// Darknet's `detector demo` does on video), or OpenCV's INTER_NEAREST.
+enum class ResizeMethod { Darknet, Linear, Nearest };
+Image resize_image(const Image& image, int width, int height, ResizeMethod method);
+Image letterbox_image(const Image& image, int width, int height, ResizeMethod method);
+
 struct Color {
   float r = 0;
   float g = 0;

@@ -79,15 +79,30 @@ void check_options(const DetectorOptions& options) {
   }
 }
 
-// Decoded, mapped to the image and suppressed: Darknet's detection list.
-std::vector<Candidate> find_candidates(const Network& network, const DetectorOptions& options, const Image& image) {
+void check_image(const Image& image) {
   if (image.c != 3 || image.w < 1 || image.h < 1) {
     throw Error(cat("cannot detect on a ", image.w, "x", image.h, "x", image.c, " image; give a 3-channel RGB image"));
   }
+}
+
+Image fit(const Network& network, const DetectorOptions& options, const Image& image) {
+  check_image(image);
+  const Shape net = network.graph().input;
+  return options.letterbox ? letterbox_image(image, net.w, net.h, options.resize)
+                           : resize_image(image, net.w, net.h, options.resize);
+}
+
+// Decoded, mapped to the image and suppressed: Darknet's detection list.
+std::vector<Candidate> find_candidates(const Network& network, const DetectorOptions& options, Image fitted,
+                                       int image_w, int image_h) {
   const Graph& graph = network.graph();
   const Shape net = graph.input;
+  if (fitted.c != net.c || fitted.w != net.w || fitted.h != net.h || image_w < 1 || image_h < 1) {
+    throw Error(cat("a fitted image must be ", net.w, "x", net.h, "x", net.c, " (the network's input) and come from a ",
+                    "positive size; got ", fitted.w, "x", fitted.h, "x", fitted.c, " from ", image_w, "x", image_h));
+  }
   Tensor input(net);
-  input.data = options.letterbox ? letterbox_image(image, net.w, net.h).data : resize_image(image, net.w, net.h).data;
+  input.data = std::move(fitted.data);
 
   const std::vector<int> heads = graph.head_layers();
   const std::vector<Tensor> outputs = network.forward(input, heads);
@@ -95,7 +110,7 @@ std::vector<Candidate> find_candidates(const Network& network, const DetectorOpt
   for (std::size_t i = 0; i < heads.size(); ++i) {
     decode_head(graph.layers[static_cast<std::size_t>(heads[i])], outputs[i], net, options.threshold, candidates);
   }
-  correct_boxes(candidates, image.w, image.h, net.w, net.h, options.letterbox);
+  correct_boxes(candidates, image_w, image_h, net.w, net.h, options.letterbox);
   const Layer& head = last_head(graph);
   if (options.nms > 0) {
     const NmsKind cfg_kind = head.kind == LayerKind::Region ? NmsKind::Default : head.as<YoloSpec>().nms_kind;
@@ -123,13 +138,19 @@ std::vector<Detection> Detector::detect(const std::string& image_path) const {
 }
 
 std::vector<Detection> Detector::detect(const Image& image) const {
-  std::vector<Candidate> candidates = find_candidates(network_, options_, image);
-  return to_detections(candidates, options_, image.w, image.h);
+  return detect_fitted(fit_to_network(image), image.w, image.h);
+}
+
+Image Detector::fit_to_network(const Image& image) const { return fit(network_, options_, image); }
+
+std::vector<Detection> Detector::detect_fitted(const Image& fitted, int width, int height) const {
+  std::vector<Candidate> candidates = find_candidates(network_, options_, fitted, width, height);
+  return to_detections(candidates, options_, width, height);
 }
 
 std::vector<ScoredBox> Detector::scored_boxes(const Image& image) const {
   std::vector<ScoredBox> boxes;
-  for (const Candidate& c : find_candidates(network_, options_, image)) {
+  for (const Candidate& c : find_candidates(network_, options_, fit_to_network(image), image.w, image.h)) {
     for (std::size_t k = 0; k < c.probs.size(); ++k) {
       if (c.probs[k] > 0) boxes.push_back({static_cast<int>(k), c.probs[k], c.box});
     }

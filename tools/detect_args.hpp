@@ -1,0 +1,56 @@
+#pragma once
+// What `dusk detect` was asked, shared by its image and video halves.
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dusk/dusk.hpp"
+
+namespace dusk::cli {
+
+struct DetectArgs {
+  std::string cfg;
+  std::string weights;
+  std::vector<std::string> inputs;
+  std::string names;
+  float threshold = 0.25f;
+  float nms = 0.45f;
+  std::string nms_kind = "default";
+  bool letterbox = false;
+  std::string resize = "darknet";
+  std::string tiles;
+  float tile_overlap = 0.1f;
+  std::string json;
+  std::string out_dir;
+  int threads = 0;
+  std::string size;
+  std::string backend = "auto";
+  std::int64_t max_image_pixels = kMaxImagePixels;
+  std::int64_t max_memory_mb = kDefaultMaxActivationBytes >> 20;
+  std::string jsonl;
+  std::string shard;
+  // Video sources only.
+  std::string out_video;
+  std::int64_t every = 1;
+  std::string start;
+  std::string end;
+  std::int64_t max_frames = -1;
+  bool drop_frames = false;
+  bool no_drop_frames = false;
+  int reconnect = 0;
+};
+
+// "--tiles" text: "" -> none, "auto", or "CxR".
+std::optional<TileOptions> parse_tiles(const std::string& text, float overlap);
+
+// Darknet's -out "objects" array, six decimals as its %f writes them.
+nlohmann::ordered_json objects_json(const std::vector<Detection>& detections);
+
+// Prints one image's or frame's detections like Darknet's -ext_output.
+void print_detections(const std::string& what, const std::vector<Detection>& detections, double ms);
+
+// `dusk detect` on one video source; the detector is loaded.
+int run_detect_video(const DetectArgs& args, const Detector& detector, int classes);
+
+}  // namespace dusk::cli
