@@ -30,11 +30,22 @@ struct TileRect {
 // options out of range.
 std::vector<TileRect> tile_layout(int image_w, int image_h, int net_w, int net_h, const TileOptions& options);
 
+struct TileDetections {
+  TileRect tile;
+  std::vector<Detection> detections;  // in the tile's own pixels
+};
+
+// The merge detect_tiled() does, on detections already made: boxes move to
+// the whole image's pixels; same-class boxes from different tiles that
+// overlap by more than `iou_threshold` (IoU) keep the stronger one; a box
+// cut by a tile edge that lies mostly (70%) inside a larger one gives way to
+// it; two boxes cut on facing sides of a seam, touching across it and lined
+// up along it, become their union. Merged boxes keep the higher confidence.
+std::vector<Detection> merge_tiles(const std::vector<TileDetections>& tiles, int image_w, int image_h,
+                                   float iou_threshold);
+
 // Detections over the tiles, in pixels of the whole image, merged across
-// tile edges: same-class boxes from different tiles that overlap by more
-// than the detector's NMS threshold (IoU), that lie mostly inside one
-// another, or that were both cut by the seam between their tiles become one
-// box (their union, with the higher confidence).
+// tile edges by merge_tiles() with the detector's NMS threshold.
 std::vector<Detection> detect_tiled(const Detector& detector, const Image& image, const TileOptions& options);
 
 }  // namespace dusk

@@ -38,7 +38,7 @@ Axis automatic_axis(int length, int net, float overlap) {
 Axis counted_axis(int length, int count, float overlap) {
   count = std::min(count, length);
   const double base = static_cast<double>(length) / count;
-  const int size = count == 1 ? length : std::min(length, static_cast<int>(std::ceil(base * (1.0 + overlap))));
+  const int size = count == 1 ? length : std::min(length, static_cast<int>(std::ceil(base * (1.0 + overlap) - 1e-6)));
   return {size, spread(length, size, count)};
 }
 
@@ -46,6 +46,7 @@ struct Piece {
   Detection detection;
   float left = 0, top = 0, right = 0, bottom = 0;  // pixels of the whole image
   std::vector<int> tiles;                          // the tiles it was seen in
+  float margin = 2;                                // how near a tile's edge counts as on it
   // Which edges lie on a seam inside the image: the tile cut the object there.
   bool cut_left = false, cut_right = false, cut_top = false, cut_bottom = false;
 };
@@ -73,7 +74,8 @@ float span_overlap(float a0, float a1, float b0, float b1) {
 
 // Two halves of one object cut by a seam: cut on facing sides, touching or
 // overlapping across it, lined up along it.
-bool halves(const Piece& a, const Piece& b, float margin) {
+bool halves(const Piece& a, const Piece& b) {
+  const float margin = std::max(a.margin, b.margin);
   const auto across = [&](const Piece& l, const Piece& r) {
     return l.cut_right && r.cut_left && r.left <= l.right + margin && span_overlap(l.top, l.bottom, r.top, r.bottom) > 0.5f;
   };
@@ -85,16 +87,17 @@ bool halves(const Piece& a, const Piece& b, float margin) {
 
 enum class Merge { None, KeepStronger, KeepLarger, Union };
 
-Merge how_to_merge(const Piece& a, const Piece& b, float iou_threshold, float margin) {
+Merge how_to_merge(const Piece& a, const Piece& b, float iou_threshold) {
   if (a.detection.class_id != b.detection.class_id || shares_tile(a, b)) return Merge::None;
   const float inter = intersection(a, b);
   const float area_a = area(a.left, a.top, a.right, a.bottom);
   const float area_b = area(b.left, b.top, b.right, b.bottom);
-  if (inter > 0 && inter / (area_a + area_b - inter) > iou_threshold) return Merge::KeepStronger;
+  // A part cut off by a tile edge gives way to the whole seen by another tile.
   const Piece& smaller = area_a < area_b ? a : b;
   const bool smaller_cut = smaller.cut_left || smaller.cut_right || smaller.cut_top || smaller.cut_bottom;
   if (smaller_cut && inter > 0.7f * std::min(area_a, area_b)) return Merge::KeepLarger;
-  if (halves(a, b, margin)) return Merge::Union;
+  if (inter > 0 && inter / (area_a + area_b - inter) > iou_threshold) return Merge::KeepStronger;
+  if (halves(a, b)) return Merge::Union;
   return Merge::None;
 }
 
@@ -158,39 +161,37 @@ std::vector<TileRect> tile_layout(int image_w, int image_h, int net_w, int net_h
   return tiles;
 }
 
-std::vector<Detection> detect_tiled(const Detector& detector, const Image& image, const TileOptions& options) {
-  const Shape net = detector.network().graph().input;
-  const std::vector<TileRect> tiles = tile_layout(image.w, image.h, net.w, net.h, options);
+std::vector<Detection> merge_tiles(const std::vector<TileDetections>& tiles, int image_w, int image_h,
+                                   float iou_threshold) {
   std::vector<Piece> pieces;
   for (std::size_t t = 0; t < tiles.size(); ++t) {
-    const TileRect& r = tiles[t];
+    const TileRect& r = tiles[t].tile;
     const float margin_x = std::max(2.f, 0.02f * static_cast<float>(r.width));
     const float margin_y = std::max(2.f, 0.02f * static_cast<float>(r.height));
-    for (Detection& d : detector.detect(crop(image, r))) {
+    for (const Detection& d : tiles[t].detections) {
       Piece p;
       p.left = d.box.left + static_cast<float>(r.left);
       p.top = d.box.top + static_cast<float>(r.top);
       p.right = p.left + d.box.width;
       p.bottom = p.top + d.box.height;
       p.tiles = {static_cast<int>(t)};
+      p.margin = std::max(margin_x, margin_y);
       p.cut_left = r.left > 0 && p.left <= static_cast<float>(r.left) + margin_x;
       p.cut_top = r.top > 0 && p.top <= static_cast<float>(r.top) + margin_y;
-      p.cut_right = r.left + r.width < image.w && p.right >= static_cast<float>(r.left + r.width) - margin_x;
-      p.cut_bottom = r.top + r.height < image.h && p.bottom >= static_cast<float>(r.top + r.height) - margin_y;
-      p.detection = std::move(d);
+      p.cut_right = r.left + r.width < image_w && p.right >= static_cast<float>(r.left + r.width) - margin_x;
+      p.cut_bottom = r.top + r.height < image_h && p.bottom >= static_cast<float>(r.top + r.height) - margin_y;
+      p.detection = d;
       pieces.push_back(std::move(p));
     }
   }
   std::stable_sort(pieces.begin(), pieces.end(),
                    [](const Piece& a, const Piece& b) { return a.detection.confidence > b.detection.confidence; });
-  const float iou_threshold = detector.options().nms > 0 ? detector.options().nms : 0.45f;
-  const float margin = std::max(2.f, 0.02f * static_cast<float>(std::min(net.w, net.h)));
   // Merging can make a box that now meets another, so repeat until stable.
   for (bool merged = true; merged;) {
     merged = false;
     for (std::size_t i = 0; i < pieces.size() && !merged; ++i) {
       for (std::size_t j = i + 1; j < pieces.size(); ++j) {
-        const Merge how = how_to_merge(pieces[i], pieces[j], iou_threshold, margin);
+        const Merge how = how_to_merge(pieces[i], pieces[j], iou_threshold);
         if (how == Merge::None) continue;
         merge(pieces[i], pieces[j], how);
         pieces.erase(pieces.begin() + static_cast<std::ptrdiff_t>(j));
@@ -200,8 +201,8 @@ std::vector<Detection> detect_tiled(const Detector& detector, const Image& image
     }
   }
   std::vector<Detection> detections;
-  const float w = static_cast<float>(image.w);
-  const float h = static_cast<float>(image.h);
+  const float w = static_cast<float>(image_w);
+  const float h = static_cast<float>(image_h);
   for (Piece& p : pieces) {
     Detection d = std::move(p.detection);
     d.box = PixelBox{p.left, p.top, p.right - p.left, p.bottom - p.top};
@@ -212,6 +213,16 @@ std::vector<Detection> detect_tiled(const Detector& detector, const Image& image
   std::stable_sort(detections.begin(), detections.end(),
                    [](const Detection& a, const Detection& b) { return a.box.left < b.box.left; });
   return detections;
+}
+
+std::vector<Detection> detect_tiled(const Detector& detector, const Image& image, const TileOptions& options) {
+  const Shape net = detector.network().graph().input;
+  std::vector<TileDetections> tiles;
+  for (const TileRect& r : tile_layout(image.w, image.h, net.w, net.h, options)) {
+    tiles.push_back({r, detector.detect(crop(image, r))});
+  }
+  const float iou_threshold = detector.options().nms > 0 ? detector.options().nms : 0.45f;
+  return merge_tiles(tiles, image.w, image.h, iou_threshold);
 }
 
 }  // namespace dusk

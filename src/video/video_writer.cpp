@@ -35,11 +35,11 @@ int codec_for(const std::string& path) {
 }  // namespace
 
 void check_video_output(const std::string& path) {
+  std::error_code error;
+  if (fs::is_directory(path, error)) throw Error(cat("cannot write video ", path, ": it is a directory; give a file name"));
   if (codec_for(path) == 0) {
     throw Error(cat("no video codec for '", path, "': name the output .mp4, .m4v, .mov (MPEG-4), .avi (Motion JPEG) or .mkv"));
   }
-  std::error_code error;
-  if (fs::is_directory(path, error)) throw Error(cat("cannot write video ", path, ": it is a directory; give a file name"));
   const fs::path parent = fs::path(path).parent_path();
   if (!parent.empty() && !fs::is_directory(parent, error)) {
     throw Error(cat("cannot write video ", path, ": directory ", parent.string(), " does not exist"));
