@@ -16,6 +16,7 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 #include <random>
+#include <regex>
 #include <thread>
 
 #include "dusk/dusk.hpp"
@@ -183,6 +184,25 @@ TEST_CASE("frame selection: --every, --start and --end by index or time, --max-f
   CHECK(ids("--start 10s --max-frames 3") == std::vector<int>{100, 101, 102});
   CHECK(ids("--start 0:12 --end 125") == std::vector<int>{120, 121, 122, 123, 124});
   CHECK(ids("--start 790") == std::vector<int>{790, 791, 792, 793, 794});
+}
+
+TEST_CASE("a URL is a live source: frames are dropped rather than queued, a lost stream is retried, then exit 1") {
+  // FFmpeg's file:// protocol stands in for a camera: it delivers frames far
+  // faster than the network takes them, and ends like a lost stream.
+  TempDir dir;
+  const auto run = test::run_command(detect_command("file://" + kVtest + " --reconnect 1 --jsonl " + dir.file("live.jsonl") + " > /dev/null"));
+  INFO(run.err);
+  CHECK(run.exit_code == 1);
+  CHECK(run.err.find("file://" + kVtest + " was lost and did not come back after 1 reconnects") != std::string::npos);
+  std::smatch m;
+  REQUIRE(std::regex_search(run.err, m, std::regex(R"((\d+) frames processed \((\d+) read, (\d+) dropped, 0 failed)")));
+  const int processed = std::stoi(m[1].str());
+  CHECK(std::stoi(m[2].str()) == 2 * kVtestFrames);  // played twice: the first time and after the reconnect
+  CHECK(std::stoi(m[3].str()) > 0);
+  CHECK(processed + std::stoi(m[3].str()) == 2 * kVtestFrames);
+  const std::vector<json> lines = read_jsonl(dir.file("live.jsonl"));
+  CHECK(static_cast<int>(lines.size()) == processed);
+  for (std::size_t i = 1; i < lines.size(); ++i) CHECK(lines[i]["frame_id"] > lines[i - 1]["frame_id"]);
 }
 
 TEST_CASE("bad video inputs and outputs: one clear line, exit 1 or 2, nothing written") {

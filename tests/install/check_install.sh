@@ -14,5 +14,9 @@ output="$("$work/build/consumer" "$shared_dir/models/yolo-fastest-1.1.cfg" "$sha
   "$shared_dir/models/coco.names" /usr/share/darknet/data/dog.jpg)"
 echo "$output"
 grep -q "^dog 0.649" <<<"$output" || { echo "consumer did not find the dog" >&2; exit 1; }
+video="$("$work/build/video_consumer" "$shared_dir/models/yolo-fastest-1.1.cfg" \
+  "$shared_dir/models/yolo-fastest-1.1.weights" /usr/share/doc/opencv-doc/examples/data/vtest.avi 5)"
+echo "$video"
+[ "$(grep -c '^frame [0-4] at [0-9]* ms: [0-9]* objects$' <<<"$video")" -eq 5 ] || { echo "video consumer did not report 5 frames" >&2; exit 1; }
 test -f "$work/prefix/bin/dusk"
 test -f "$work/prefix/include/dusk/dusk.hpp"
