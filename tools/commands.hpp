@@ -18,5 +18,6 @@ void add_diff_command(CLI::App& app, std::function<int()>& action);
 void add_partial_command(CLI::App& app, std::function<int()>& action);
 void add_bench_command(CLI::App& app, std::function<int()>& action);
 void add_map_command(CLI::App& app, std::function<int()>& action);
+void add_export_command(CLI::App& app, std::function<int()>& action);
 
 }  // namespace dusk::cli

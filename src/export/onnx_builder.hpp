@@ -1,0 +1,44 @@
+#pragma once
+// A thin layer over onnx::GraphProto: unique tensor names, initializers and
+// nodes with attributes, so the lowering reads like the model it writes.
+#include <onnx/onnx_pb.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dusk::onnx_export {
+
+struct Attribute {
+  std::string name;
+  onnx::AttributeProto proto;
+};
+Attribute attr(const std::string& name, std::int64_t value);
+Attribute attr(const std::string& name, float value);
+Attribute attr(const std::string& name, const std::vector<std::int64_t>& values);
+Attribute attr(const std::string& name, const std::string& value);
+
+class GraphBuilder {
+ public:
+  explicit GraphBuilder(onnx::GraphProto* graph) : graph_(graph) {}
+  // A name not used before, from `hint`.
+  std::string fresh(const std::string& hint);
+  std::string floats(const std::string& hint, const std::vector<float>& values, const std::vector<std::int64_t>& dims);
+  std::string scalar(const std::string& hint, float value) { return floats(hint, {value}, {}); }
+  std::string ints(const std::string& hint, const std::vector<std::int64_t>& values, const std::vector<std::int64_t>& dims);
+  std::string ints(const std::string& hint, const std::vector<std::int64_t>& values) {
+    return ints(hint, values, {static_cast<std::int64_t>(values.size())});
+  }
+  // Adds a node and returns the name of its (single) output.
+  std::string node(const std::string& op, const std::vector<std::string>& inputs, const std::string& hint,
+                   const std::vector<Attribute>& attributes = {});
+  // The same with a chosen output name (graph outputs).
+  void node_to(const std::string& op, const std::vector<std::string>& inputs, const std::string& output,
+               const std::vector<Attribute>& attributes = {});
+
+ private:
+  onnx::GraphProto* graph_;
+  std::vector<std::string> used_;
+};
+
+}  // namespace dusk::onnx_export

@@ -1,0 +1,63 @@
+// `dusk export`: a Darknet model as an ONNX model that computes the same.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "cli_common.hpp"
+#include "commands.hpp"
+#include "dusk/export.hpp"
+#include "util/files.hpp"
+#include "util/text.hpp"
+
+namespace dusk::cli {
+
+namespace {
+
+struct ExportArgs {
+  std::string cfg;
+  std::string weights;
+  std::string out;
+  std::string size;
+  int opset = 13;
+  std::string batch = "1";
+  std::string names;
+};
+
+int run_export(const ExportArgs& args) {
+  refuse_to_overwrite(args.out, {args.cfg, args.weights});
+  if (args.batch != "1" && args.batch != "dynamic") throw UsageError("--batch '" + args.batch + "': use 1 or dynamic");
+  const Size size = parse_size(args.size);
+  const Graph graph = load_graph(args.cfg, GraphOptions{size.width, size.height});
+  print_warnings(graph.warnings);
+  const Weights weights = args.weights == "-" ? random_weights(graph, 1) : read_weights(args.weights, graph);
+  OnnxExportOptions options;
+  options.opset = args.opset;
+  options.dynamic_batch = args.batch == "dynamic";
+  options.dusk_version = DUSK_VERSION;
+  if (!args.names.empty()) options.labels = load_labels(args.names);
+  const std::string bytes = export_onnx(graph, weights, options);
+  write_file_atomic(args.out, bytes.data(), bytes.size());
+  std::string outputs;
+  for (const int h : graph.head_layers()) outputs += cat(outputs.empty() ? "" : ", ", "layer ", h, " ", to_string(graph.layers[static_cast<std::size_t>(h)].out));
+  std::fprintf(stderr, "dusk: wrote %s: %.1f MB, opset %d, input %dx%dx%d, heads %s\n", args.out.c_str(),
+               static_cast<double>(bytes.size()) / 1e6, args.opset, graph.input.c, graph.input.h, graph.input.w,
+               outputs.c_str());
+  return 0;
+}
+
+}  // namespace
+
+void add_export_command(CLI::App& app, std::function<int()>& action) {
+  auto args = std::make_shared<ExportArgs>();
+  CLI::App* command = app.add_subcommand("export", "Write the model as ONNX (BatchNorm folded, head activations applied)");
+  command->add_option("cfg", args->cfg, "Darknet .cfg file")->required();
+  command->add_option("weights", args->weights, "Darknet .weights file, or - for seeded random weights")->required();
+  command->add_option("out", args->out, "ONNX file to write")->required();
+  command->add_option("--size", args->size, "input size WxH instead of the cfg's");
+  command->add_option("--opset", args->opset, "ONNX opset, 13 to 17")->capture_default_str();
+  command->add_option("--batch", args->batch, "1, or dynamic for a symbolic batch dimension")->capture_default_str();
+  command->add_option("--names", args->names, "class names, one per line, stored in the model's metadata");
+  command->callback([args, &action] { action = [args] { return run_export(*args); }; });
+}
+
+}  // namespace dusk::cli
