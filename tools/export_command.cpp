@@ -21,6 +21,10 @@ struct ExportArgs {
   int opset = 13;
   std::string batch = "1";
   std::string names;
+  bool decode = false;
+  bool nms = false;
+  float nms_iou = 0.45f;
+  float thresh = 0.25f;
 };
 
 int run_export(const ExportArgs& args) {
@@ -34,6 +38,10 @@ int run_export(const ExportArgs& args) {
   options.opset = args.opset;
   options.dynamic_batch = args.batch == "dynamic";
   options.dusk_version = DUSK_VERSION;
+  options.decode = args.decode || args.nms;
+  options.nms = args.nms;
+  options.nms_iou = args.nms_iou;
+  options.score_threshold = args.thresh;
   if (!args.names.empty()) options.labels = load_labels(args.names);
   const std::string bytes = export_onnx(graph, weights, options);
   write_file_atomic(args.out, bytes.data(), bytes.size());
@@ -57,6 +65,11 @@ void add_export_command(CLI::App& app, std::function<int()>& action) {
   command->add_option("--opset", args->opset, "ONNX opset, 13 to 17")->capture_default_str();
   command->add_option("--batch", args->batch, "1, or dynamic for a symbolic batch dimension")->capture_default_str();
   command->add_option("--names", args->names, "class names, one per line, stored in the model's metadata");
+  command->add_flag("--decode", args->decode, "add outputs boxes (x1,y1,x2,y2 in input pixels), class_scores, scores, class_ids");
+  command->add_flag("--nms", args->nms, "with --decode: ONNX NonMaxSuppression per class, output 'selected' (batch, class, box)");
+  command->add_option("--nms-iou", args->nms_iou, "--nms: overlap above which the weaker box goes")
+      ->check(CLI::Range(0.f, 1.f))->capture_default_str();
+  command->add_option("--thresh", args->thresh, "--nms: probability a box needs")->check(CLI::Range(0.f, 1.f))->capture_default_str();
   command->callback([args, &action] { action = [args] { return run_export(*args); }; });
 }
 

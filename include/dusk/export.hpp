@@ -16,12 +16,24 @@ struct OnnxExportOptions {
   bool dynamic_batch = false;  // input and outputs with a symbolic batch dimension
   std::vector<std::string> labels;  // class names, stored in the metadata
   std::string dusk_version;    // stored in the metadata as producer_version
+  // A tail after the heads: `boxes` [N,K,4] (x1,y1,x2,y2 in pixels of the
+  // network input, candidates in Darknet's order: heads, cells row by row,
+  // anchors), `class_scores` [N,K,classes] (objectness x class probability,
+  // Darknet's per-class probabilities before any threshold), `scores` [N,K]
+  // and `class_ids` [N,K] (int64) for the best class.
+  bool decode = false;
+  // With decode: ONNX NonMaxSuppression per class, output `selected` [M,3]
+  // (batch, class, box index); boxes need a probability above
+  // score_threshold, and lose to a stronger one overlapping by more than nms_iou.
+  bool nms = false;
+  float nms_iou = 0.45f;
+  float score_threshold = 0.25f;
 };
 
 // The model for `graph` with `weights` (which must fit it). Outputs are the
 // detection heads, named yolo_<N> / region_<N> after their Darknet layer
 // index, with Darknet's head activations applied: the tensors `dusk forward`
-// prints. Throws dusk::Error naming the first layer that ONNX cannot
+// prints; then the decode tail's outputs when asked for. Throws dusk::Error naming the first layer that ONNX cannot
 // express (kind and index), or a weights file that does not fit.
 std::string export_onnx(const Graph& graph, const Weights& weights, const OnnxExportOptions& options = {});
 

@@ -8,6 +8,7 @@
 #include "dusk/export.hpp"
 #include "engine/fold.hpp"
 #include "export/onnx_builder.hpp"
+#include "export/onnx_decode.hpp"
 #include "util/text.hpp"
 
 namespace dusk {
@@ -364,6 +365,20 @@ void add_tensor_info(onnx::ValueInfoProto* info, const std::string& name, const 
   for (const int d : {shape.c, shape.h, shape.w}) dims->add_dim()->set_dim_value(d);
 }
 
+void add_value_info(onnx::ValueInfoProto* info, const onnx_export::TailOutput& out) {
+  info->set_name(out.name);
+  onnx::TypeProto_Tensor* tensor = info->mutable_type()->mutable_tensor_type();
+  tensor->set_elem_type(out.elem_type);
+  onnx::TensorShapeProto* dims = tensor->mutable_shape();
+  for (const std::int64_t d : out.dims) {
+    if (d < 0) {
+      dims->add_dim()->set_dim_param(out.name == "selected" ? "selected" : "batch");
+    } else {
+      dims->add_dim()->set_dim_value(d);
+    }
+  }
+}
+
 std::string head_output_name(const Layer& layer) {
   switch (layer.kind) {
     case LayerKind::Region: return cat("region_", layer.index);
@@ -431,6 +446,18 @@ std::string export_onnx(const Graph& graph, const Weights& weights, const OnnxEx
     builder.node_to("Identity", {produced[static_cast<std::size_t>(h)]}, name);
     add_tensor_info(g->add_output(), name, layer.out, options.dynamic_batch);
     head_info.push_back(head_metadata(layer));
+  }
+  if (options.decode || options.nms) {
+    std::vector<std::string> head_tensors;
+    for (const int h : heads) head_tensors.push_back(produced[static_cast<std::size_t>(h)]);
+    nlohmann::json tail = nlohmann::json::object();
+    for (const onnx_export::TailOutput& out : onnx_export::add_decode_tail(builder, graph, head_tensors, options)) {
+      add_value_info(g->add_output(), out);
+      tail[out.name] = out.dims;
+    }
+    tail["box_format"] = "x1,y1,x2,y2 in pixels of the network input";
+    if (options.nms) tail["nms"] = {{"iou", options.nms_iou}, {"score_threshold", options.score_threshold}};
+    add_metadata(model, "dusk.decode", tail.dump());
   }
   add_metadata(model, "dusk.source", graph.source);
   add_metadata(model, "dusk.input", cat(graph.input.w, "x", graph.input.h));

@@ -1,25 +1,30 @@
 // Runs an ONNX model in ONNX Runtime (onnxruntime-node, CPU execution
-// provider) on one float32 input and writes every output as raw float32.
-//   node run_onnx.js MODEL.onnx INPUT.f32 C H W OUT_DIR
-// Prints one JSON object: {"outputs": {"name": [dims...]}}.
+// provider) on one float32 input and writes every output's raw data.
+//   node run_onnx.js MODEL.onnx INPUT.f32 N C H W OUT_DIR
+// Outputs go to OUT_DIR/<name>.f32 (float32) or <name>.i64 (int64).
+// Prints one JSON object: {"outputs": {"name": {"dims": [...], "type": "float32"}}}.
 const fs = require('fs');
 const path = require('path');
 const ort = require('onnxruntime-node');
 
 async function main() {
-  const [model, input, c, h, w, outDir] = process.argv.slice(2);
+  const [model, input, n, c, h, w, outDir] = process.argv.slice(2);
   const session = await ort.InferenceSession.create(model, { executionProviders: ['cpu'], intraOpNumThreads: 2 });
   const raw = fs.readFileSync(input);
   const data = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
-  const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', data, [1, Number(c), Number(h), Number(w)]) };
+  const dims = [n, c, h, w].map(Number);
+  const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', data, dims) };
   const results = await session.run(feeds);
-  const shapes = {};
+  const outputs = {};
   for (const name of session.outputNames) {
     const tensor = results[name];
-    fs.writeFileSync(path.join(outDir, name + '.f32'), Buffer.from(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength));
-    shapes[name] = tensor.dims;
+    const extension = { float32: '.f32', int64: '.i64' }[tensor.type];
+    if (!extension) throw new Error(`output ${name} has type ${tensor.type}, which this runner does not write`);
+    const bytes = Buffer.from(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
+    fs.writeFileSync(path.join(outDir, name + extension), bytes);
+    outputs[name] = { dims: tensor.dims, type: tensor.type };
   }
-  console.log(JSON.stringify({ outputs: shapes }));
+  console.log(JSON.stringify({ outputs }));
 }
 
 main().catch((error) => {

@@ -1,0 +1,578 @@
+// `dusk export` against two runtimes that never saw dusk's code: ONNX
+// Runtime (onnxruntime-node, installed by scripts/setup) and OpenCV 4.6's
+// ONNX importer, both on the same input as `dusk forward`. Also the decode
+// tail against the Detector's candidates, metadata, and refusals.
+#include <doctest/doctest.h>
+
+#include <onnx/checker.h>
+#include <onnx/onnx_pb.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <opencv2/dnn.hpp>
+#include <random>
+#include <set>
+
+#include "dusk/dusk.hpp"
+#include "dusk/export.hpp"
+#include "support/compare.hpp"
+#include "support/fixtures.hpp"
+#include "support/paths.hpp"
+
+using namespace dusk;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kSide = 128;  // every public cfg exports at this size; small enough for the ASan build
+
+// Models whose export OpenCV 4.6 cannot import, with the reason; ONNX Runtime
+// still checks them. Any other import failure fails the test.
+const std::map<std::string, std::string> kOpenCvCannotImport = {
+    {"yolov2.cfg", "its [reorg] is one Gather over the flattened tensor, which OpenCV 4.6 does not import"},
+    {"layer-mix.cfg", "its [reorg] is one Gather over the flattened tensor, which OpenCV 4.6 does not import"},
+};
+
+std::string shell_quote(const std::string& s) { return "'" + s + "'"; }
+
+void write_floats(const std::string& path, const std::vector<float>& values) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(values.data()), static_cast<std::streamsize>(values.size() * sizeof(float)));
+  REQUIRE(out.good());
+}
+
+std::vector<std::int64_t> read_int64s(const std::string& path) {
+  const std::vector<char> bytes = test::read_bytes(path);
+  std::vector<std::int64_t> values(bytes.size() / sizeof(std::int64_t));
+  std::memcpy(values.data(), bytes.data(), values.size() * sizeof(std::int64_t));
+  return values;
+}
+
+struct RuntimeOutput {
+  std::vector<std::int64_t> dims;
+  std::vector<float> floats;       // float32 outputs
+  std::vector<std::int64_t> ints;  // int64 outputs
+};
+
+// Runs `model` in ONNX Runtime through tests/export/run_onnx.js.
+std::map<std::string, RuntimeOutput> run_onnx_runtime(const std::string& model, const std::vector<float>& input, int n,
+                                                      const Shape& shape) {
+  test::TempDir dir;
+  write_floats(dir.file("input.f32"), input);
+  const std::string command = "NODE_PATH=" + shell_quote(test::project(".deps/onnxruntime/node_modules")) + " node " +
+                              shell_quote(test::project("tests/export/run_onnx.js")) + " " + shell_quote(model) + " " +
+                              shell_quote(dir.file("input.f32")) + " " + std::to_string(n) + " " + std::to_string(shape.c) +
+                              " " + std::to_string(shape.h) + " " + std::to_string(shape.w) + " " + shell_quote(dir.path().string());
+  const test::CommandResult result = test::run_command(command);
+  INFO("ONNX Runtime runner (scripts/setup installs node and onnxruntime-node): " << result.err);
+  REQUIRE(result.exit_code == 0);
+  std::map<std::string, RuntimeOutput> outputs;
+  const nlohmann::json printed = nlohmann::json::parse(result.out);
+  for (const auto& [name, info] : printed.at("outputs").items()) {
+    RuntimeOutput& out = outputs[name];
+    out.dims = info.at("dims").get<std::vector<std::int64_t>>();
+    if (info.at("type") == "int64") {
+      out.ints = read_int64s(dir.file(name + ".i64"));
+    } else {
+      out.floats = test::read_floats(dir.file(name + ".f32"));
+    }
+  }
+  return outputs;
+}
+
+std::vector<float> random_input(const Shape& shape, unsigned seed) {
+  std::vector<float> values(static_cast<std::size_t>(shape.size()));
+  std::mt19937 engine(seed);
+  std::uniform_real_distribution<float> unit(0.f, 1.f);
+  for (float& v : values) v = unit(engine);
+  return values;
+}
+
+onnx::ModelProto read_model(const std::string& path) {
+  const std::vector<char> bytes = test::read_bytes(path);
+  onnx::ModelProto model;
+  REQUIRE(model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())));
+  return model;
+}
+
+std::string metadata(const onnx::ModelProto& model, const std::string& key) {
+  for (const auto& entry : model.metadata_props()) {
+    if (entry.key() == key) return entry.value();
+  }
+  return {};
+}
+
+std::string head_output_name(const Layer& layer) {
+  if (layer.kind == LayerKind::Region) return "region_" + std::to_string(layer.index);
+  if (layer.kind == LayerKind::GaussianYolo) return "gaussian_yolo_" + std::to_string(layer.index);
+  return "yolo_" + std::to_string(layer.index);
+}
+
+test::CommandResult dusk_export(const std::string& args) { return test::run_command(test::kDuskBinary + " export " + args); }
+
+// Exports cfg + weights with the CLI, then runs the model in ONNX Runtime and
+// OpenCV on one random input and compares each head with dusk's own forward.
+void check_export(const std::string& cfg_path, const std::string& weights_arg) {
+  const std::string cfg_name = fs::path(cfg_path).filename().string();
+  const Graph graph = load_graph(cfg_path, GraphOptions{kSide, kSide});
+  test::TempDir dir;
+  std::string weights_path = weights_arg;
+  Weights weights;
+  if (weights_arg.empty()) {
+    weights = random_weights(graph, 20261203);
+    weights_path = dir.file("random.weights");
+    write_weights(weights_path, graph, weights);
+  } else {
+    weights = read_weights(weights_path, graph);
+  }
+  const std::string model_path = dir.file("model.onnx");
+  const test::CommandResult exported = dusk_export(shell_quote(cfg_path) + " " + shell_quote(weights_path) + " " +
+                                                   shell_quote(model_path) + " --size " + std::to_string(kSide) + "x" +
+                                                   std::to_string(kSide));
+  INFO(exported.err);
+  REQUIRE(exported.exit_code == 0);
+
+  // ONNX's own checker on the file as written (the exporter also runs it).
+  const onnx::ModelProto model = read_model(model_path);
+  CHECK_NOTHROW(onnx::checker::check_model(model));
+  CHECK(metadata(model, "dusk.input") == std::to_string(kSide) + "x" + std::to_string(kSide));
+
+  const std::vector<float> input = random_input(graph.input, 11);
+  Tensor tensor(graph.input);
+  tensor.data = input;
+  const std::vector<int> heads = graph.head_layers();
+  const Network network(graph, weights, NetworkOptions{});
+  const std::vector<Tensor> ours = network.forward(tensor, heads);
+
+  const auto runtime = run_onnx_runtime(model_path, input, 1, graph.input);
+  for (std::size_t i = 0; i < heads.size(); ++i) {
+    const Layer& head = graph.layers[static_cast<std::size_t>(heads[i])];
+    const std::string name = head_output_name(head);
+    REQUIRE(runtime.count(name) == 1);
+    const test::Difference d = test::compare(runtime.at(name).floats, ours[i].data);
+    MESSAGE(cfg_name << " " << name << " " << to_string(head.out) << " ONNX Runtime: " << test::describe(d));
+    CHECK(d.max_abs <= 1e-4 * d.max_magnitude);
+  }
+
+  cv::dnn::Net net;
+  try {
+    net = cv::dnn::readNetFromONNX(model_path);
+  } catch (const cv::Exception& error) {
+    const auto known = kOpenCvCannotImport.find(cfg_name);
+    INFO("OpenCV: " << error.what());
+    REQUIRE(known != kOpenCvCannotImport.end());
+    MESSAGE(cfg_name << ": OpenCV " CV_VERSION " not compared: " << known->second << "; ONNX Runtime was");
+    return;
+  }
+  const int dims[4] = {1, graph.input.c, graph.input.h, graph.input.w};
+  cv::Mat blob(4, dims, CV_32F, const_cast<float*>(input.data()));
+  net.setInput(blob);
+  std::vector<cv::String> names;
+  for (const int h : heads) names.push_back(head_output_name(graph.layers[static_cast<std::size_t>(h)]));
+  std::vector<cv::Mat> theirs;
+  net.forward(theirs, names);
+  for (std::size_t i = 0; i < heads.size(); ++i) {
+    const cv::Mat& out = theirs[i];
+    REQUIRE(out.isContinuous());
+    REQUIRE(static_cast<std::int64_t>(out.total()) == static_cast<std::int64_t>(ours[i].data.size()));
+    const test::Difference d =
+        test::compare(reinterpret_cast<const float*>(out.data), ours[i].data.data(), static_cast<std::int64_t>(out.total()));
+    MESSAGE(cfg_name << " " << names[i] << " OpenCV " CV_VERSION ": " << test::describe(d));
+    CHECK(d.max_abs <= 1e-4 * d.max_magnitude);
+  }
+}
+
+}  // namespace
+
+#define EXPORT_CASE(dir, file) \
+  TEST_CASE("export: " file) { check_export(test::shared(dir "/" file), ""); }
+
+EXPORT_CASE("models", "yolo-fastest-1.1.cfg")
+EXPORT_CASE("cfg", "yolov2-tiny.cfg")
+EXPORT_CASE("cfg", "yolov2.cfg")
+EXPORT_CASE("cfg", "yolov3-tiny.cfg")
+EXPORT_CASE("cfg", "yolov3-tiny-prn.cfg")
+EXPORT_CASE("cfg", "yolov3.cfg")
+EXPORT_CASE("cfg", "yolov3-spp.cfg")
+EXPORT_CASE("cfg", "yolov4-tiny.cfg")
+EXPORT_CASE("cfg", "yolov4.cfg")
+EXPORT_CASE("cfg", "yolov4-csp.cfg")
+EXPORT_CASE("cfg", "yolov4x-mish.cfg")
+EXPORT_CASE("cfg", "yolov7-tiny.cfg")
+EXPORT_CASE("cfg", "yolov7.cfg")
+EXPORT_CASE("cfg", "enet-coco.cfg")
+
+TEST_CASE("export: layer-mix.cfg") { check_export(test::project("cfg/layer-mix.cfg"), ""); }
+
+TEST_CASE("export: yolo-fastest-1.1 with its trained weights") {
+  check_export(test::shared("models/yolo-fastest-1.1.cfg"), test::shared("models/yolo-fastest-1.1.weights"));
+}
+
+// Every public cfg must be a case above: a new file in ../shared/cfg fails here until it is added.
+TEST_CASE("export: every cfg in ../shared is covered") {
+  const std::set<std::string> covered = {"yolov2-tiny.cfg", "yolov2.cfg",        "yolov3-tiny.cfg",   "yolov3-tiny-prn.cfg",
+                                         "yolov3.cfg",      "yolov3-spp.cfg",    "yolov4-tiny.cfg",   "yolov4.cfg",
+                                         "yolov4-csp.cfg",  "yolov4x-mish.cfg",  "yolov7-tiny.cfg",   "yolov7.cfg",
+                                         "enet-coco.cfg",   "yolo-fastest-1.1.cfg"};
+  for (const char* dir : {"cfg", "models"}) {
+    for (const auto& entry : fs::directory_iterator(test::shared(dir))) {
+      if (entry.path().extension() != ".cfg") continue;
+      INFO(entry.path().string());
+      CHECK(covered.count(entry.path().filename().string()) == 1);
+    }
+  }
+}
+
+namespace {
+
+// A candidate's class as the decode tail reports it, mapped to the image the
+// way Darknet's correct_yolo_boxes maps network boxes (stretch or letterbox).
+struct Scored {
+  int class_id = 0;
+  float prob = 0;
+  RelativeBox box;
+};
+
+std::vector<Scored> tail_candidates(const RuntimeOutput& boxes, const RuntimeOutput& class_scores, float threshold,
+                                    int image_w, int image_h, const Shape& net, bool letterbox) {
+  const std::int64_t count = boxes.dims.at(1);
+  const std::int64_t classes = class_scores.dims.at(2);
+  double new_w = net.w, new_h = net.h;
+  if (letterbox) {
+    if (static_cast<double>(net.w) / image_w < static_cast<double>(net.h) / image_h) {
+      new_h = (image_h * net.w) / image_w;
+    } else {
+      new_w = (image_w * net.h) / image_h;
+    }
+  }
+  std::vector<Scored> found;
+  for (std::int64_t k = 0; k < count; ++k) {
+    const float* b = &boxes.floats[static_cast<std::size_t>(4 * k)];
+    RelativeBox box;
+    box.x = static_cast<float>(((b[0] + b[2]) / 2 - (net.w - new_w) / 2) / new_w);
+    box.y = static_cast<float>(((b[1] + b[3]) / 2 - (net.h - new_h) / 2) / new_h);
+    box.w = static_cast<float>((b[2] - b[0]) / new_w);
+    box.h = static_cast<float>((b[3] - b[1]) / new_h);
+    for (std::int64_t j = 0; j < classes; ++j) {
+      const float p = class_scores.floats[static_cast<std::size_t>(k * classes + j)];
+      if (p > threshold) found.push_back({static_cast<int>(j), p, box});
+    }
+  }
+  return found;
+}
+
+bool same_box(const RelativeBox& a, const RelativeBox& b, float tolerance) {
+  return std::fabs(a.x - b.x) <= tolerance && std::fabs(a.y - b.y) <= tolerance && std::fabs(a.w - b.w) <= tolerance &&
+         std::fabs(a.h - b.h) <= tolerance;
+}
+
+// Every class of every candidate the Detector keeps with NMS off must come
+// out of the decode tail with the same probability and box, and nothing else
+// may (but for probabilities within float noise of the threshold).
+void check_decode(const Detector& detector, const std::string& model_path, const std::string& image_path) {
+  const Image image = load_image(image_path);
+  const Image fitted = detector.fit_to_network(image);
+  const Shape net = detector.network().graph().input;
+  const float threshold = detector.options().threshold;
+  const std::vector<ScoredBox> ours = detector.scored_boxes(image);
+  const auto runtime = run_onnx_runtime(model_path, fitted.data, 1, net);
+  std::vector<Scored> theirs = tail_candidates(runtime.at("boxes"), runtime.at("class_scores"), threshold, image.w,
+                                               image.h, net, detector.options().letterbox);
+  constexpr float kTolerance = 1e-4f;
+  std::vector<bool> used(theirs.size(), false);
+  std::size_t matched = 0;
+  std::size_t first_unused = 0;  // both lists are in Darknet's order, so matches are found near here
+  for (const ScoredBox& s : ours) {
+    bool found = false;
+    while (first_unused < used.size() && used[first_unused]) ++first_unused;
+    for (std::size_t i = first_unused; i < theirs.size() && !found; ++i) {
+      if (used[i] || theirs[i].class_id != s.class_id || std::fabs(theirs[i].prob - s.prob) > kTolerance) continue;
+      if (!same_box(theirs[i].box, s.box, kTolerance)) continue;
+      used[i] = found = true;
+    }
+    if (!found) {
+      CHECK_MESSAGE(std::fabs(s.prob - threshold) < kTolerance, "dusk's candidate class " << s.class_id << " p=" << s.prob
+                                                                  << " at " << s.box.x << "," << s.box.y << " is not in the decode tail");
+    }
+    matched += found ? 1 : 0;
+  }
+  for (std::size_t i = 0; i < theirs.size(); ++i) {
+    if (!used[i]) {
+      CHECK_MESSAGE(std::fabs(theirs[i].prob - threshold) < kTolerance,
+                    "decode tail candidate class " << theirs[i].class_id << " p=" << theirs[i].prob << " is not dusk's");
+    }
+  }
+  const std::string mode = detector.options().letterbox ? "letterbox" : "stretch";
+  MESSAGE(fs::path(image_path).filename().string() << " " << mode << ": " << matched << " of " << ours.size() << " candidate classes matched");
+  CHECK(matched > 0);
+  // scores and class_ids are the best class of each candidate.
+  const RuntimeOutput& scores = runtime.at("scores");
+  const RuntimeOutput& ids = runtime.at("class_ids");
+  const RuntimeOutput& all = runtime.at("class_scores");
+  const std::int64_t classes = all.dims.at(2);
+  for (std::size_t k = 0; k < scores.floats.size(); k += 97) {
+    const float* row = &all.floats[k * static_cast<std::size_t>(classes)];
+    const auto best = std::max_element(row, row + classes);
+    CHECK(scores.floats[k] == *best);
+    CHECK(ids.ints[k] == best - row);
+  }
+}
+
+std::string export_model(const std::string& cfg, const std::string& weights, const std::string& out, const std::string& flags) {
+  const test::CommandResult result = dusk_export(shell_quote(cfg) + " " + shell_quote(weights) + " " + shell_quote(out) + " " + flags);
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  return out;
+}
+
+const char* const kSampleImages[] = {"dog.jpg", "person.jpg", "horses.jpg", "eagle.jpg", "giraffe.jpg"};
+
+}  // namespace
+
+TEST_CASE("export --decode: boxes and scores equal the Detector's candidates before NMS (yolo-fastest, trained)") {
+  const std::string cfg = test::shared("models/yolo-fastest-1.1.cfg");
+  const std::string weights = test::shared("models/yolo-fastest-1.1.weights");
+  test::TempDir dir;
+  const std::string model = export_model(cfg, weights, dir.file("decode.onnx"), "--decode");
+  for (const bool letterbox : {false, true}) {
+    DetectorOptions options;
+    options.nms = 0;
+    options.letterbox = letterbox;
+    options.threads = 1;
+    const Detector detector(cfg, weights, options);
+    for (const char* image : kSampleImages) check_decode(detector, model, test::darknet_data(image));
+  }
+}
+
+namespace {
+
+// Random weights for other head kinds: region (YOLOv2), new_coords (scaled
+// YOLOv4/v7) and Gaussian_yolo with corner boxes.
+void check_decode_random(const std::string& cfg, float threshold) {
+  INFO(cfg);
+  const Graph graph = load_graph(cfg, GraphOptions{kSide, kSide});
+  const Weights weights = random_weights(graph, 5);
+  test::TempDir dir;
+  write_weights(dir.file("random.weights"), graph, weights);
+  const std::string size = std::to_string(kSide) + "x" + std::to_string(kSide);
+  const std::string model = export_model(cfg, dir.file("random.weights"), dir.file("decode.onnx"), "--decode --size " + size);
+  DetectorOptions options;
+  options.nms = 0;
+  options.threshold = threshold;
+  options.threads = 1;
+  const Detector detector(Network(graph, weights, NetworkOptions{}), options);
+  check_decode(detector, model, test::darknet_data("dog.jpg"));
+}
+
+const char* const kGaussianCfg = R"([net]
+width=64
+height=64
+channels=3
+
+[convolutional]
+batch_normalize=1
+filters=8
+size=3
+stride=2
+pad=1
+activation=leaky
+
+[convolutional]
+filters=33
+size=1
+stride=1
+activation=linear
+
+[Gaussian_yolo]
+mask=0,1,2
+anchors=10,14, 23,27, 37,58
+classes=2
+num=3
+yolo_point=left_top
+)";
+
+}  // namespace
+
+TEST_CASE("export --decode: region, new_coords and Gaussian_yolo heads") {
+  check_decode_random(test::shared("cfg/yolov2-tiny.cfg"), 0.005f);
+  check_decode_random(test::shared("cfg/yolov4-csp.cfg"), 0.26f);
+  test::TempDir dir;
+  check_decode_random(dir.write("gaussian.cfg", kGaussianCfg), 0.2f);
+}
+
+TEST_CASE("export --nms: ONNX NonMaxSuppression keeps what the Detector keeps") {
+  const std::string cfg = test::shared("models/yolo-fastest-1.1.cfg");
+  const std::string weights = test::shared("models/yolo-fastest-1.1.weights");
+  test::TempDir dir;
+  const std::string model = export_model(cfg, weights, dir.file("nms.onnx"), "--nms --nms-iou 0.45 --thresh 0.25");
+  DetectorOptions options;
+  options.threads = 1;  // Darknet's default: plain IoU, 0.45, 0.25
+  const Detector detector(cfg, weights, options);
+  const Shape net = detector.network().graph().input;
+  std::size_t total = 0;
+  for (const char* name : kSampleImages) {
+    INFO(name);
+    const Image image = load_image(test::darknet_data(name));
+    const std::vector<ScoredBox> ours = detector.scored_boxes(image);
+    const auto runtime = run_onnx_runtime(model, detector.fit_to_network(image).data, 1, net);
+    const RuntimeOutput& selected = runtime.at("selected");
+    const std::vector<Scored> all = tail_candidates(runtime.at("boxes"), runtime.at("class_scores"), -1.f, image.w, image.h, net, false);
+    const std::int64_t classes = runtime.at("class_scores").dims.at(2);
+    REQUIRE(selected.dims.size() == 2);
+    CHECK(static_cast<std::size_t>(selected.dims[0]) == ours.size());
+    for (std::int64_t m = 0; m < selected.dims[0]; ++m) {
+      const std::int64_t batch = selected.ints[static_cast<std::size_t>(3 * m)];
+      const std::int64_t cls = selected.ints[static_cast<std::size_t>(3 * m + 1)];
+      const std::int64_t box = selected.ints[static_cast<std::size_t>(3 * m + 2)];
+      CHECK(batch == 0);
+      const Scored& s = all[static_cast<std::size_t>(box * classes + cls)];
+      const bool kept = std::any_of(ours.begin(), ours.end(), [&](const ScoredBox& o) {
+        return o.class_id == cls && std::fabs(o.prob - s.prob) <= 1e-4f && same_box(o.box, s.box, 1e-4f);
+      });
+      CHECK_MESSAGE(kept, "ONNX NMS kept class " << cls << " p=" << s.prob << ", which dusk suppressed");
+    }
+    total += ours.size();
+  }
+  MESSAGE(total << " detections on " << std::size(kSampleImages) << " images, identical");
+  CHECK(total > 0);
+}
+
+TEST_CASE("export --batch dynamic: each image of a batch of two equals its own forward") {
+  const std::string cfg = test::shared("models/yolo-fastest-1.1.cfg");
+  const std::string weights = test::shared("models/yolo-fastest-1.1.weights");
+  test::TempDir dir;
+  const std::string model = export_model(cfg, weights, dir.file("batch.onnx"), "--batch dynamic --decode");
+  const Graph graph = load_graph(cfg);
+  const Network network(graph, read_weights(weights, graph), NetworkOptions{});
+  const std::vector<float> first = random_input(graph.input, 1);
+  const std::vector<float> second = random_input(graph.input, 2);
+  std::vector<float> both = first;
+  both.insert(both.end(), second.begin(), second.end());
+  const auto runtime = run_onnx_runtime(model, both, 2, graph.input);
+  const std::vector<int> heads = graph.head_layers();
+  for (std::size_t image = 0; image < 2; ++image) {
+    Tensor input(graph.input);
+    input.data = image == 0 ? first : second;
+    const std::vector<Tensor> ours = network.forward(input, heads);
+    for (std::size_t i = 0; i < heads.size(); ++i) {
+      const RuntimeOutput& out = runtime.at(head_output_name(graph.layers[static_cast<std::size_t>(heads[i])]));
+      REQUIRE(out.dims.at(0) == 2);
+      const std::size_t size = ours[i].data.size();
+      const test::Difference d = test::compare(out.floats.data() + image * size, ours[i].data.data(), static_cast<std::int64_t>(size));
+      CHECK(d.max_abs <= 1e-4 * d.max_magnitude);
+    }
+  }
+  CHECK(runtime.at("boxes").dims.at(0) == 2);
+}
+
+TEST_CASE("export: metadata names the classes, input, resize mode, heads and producer") {
+  const std::string cfg = test::shared("models/yolo-fastest-1.1.cfg");
+  test::TempDir dir;
+  const std::string path = export_model(cfg, test::shared("models/yolo-fastest-1.1.weights"), dir.file("meta.onnx"),
+                                        "--names " + shell_quote(test::shared("models/coco.names")) + " --opset 17");
+  const onnx::ModelProto model = read_model(path);
+  CHECK(model.producer_name() == "dusk");
+  CHECK(!model.producer_version().empty());
+  CHECK(model.opset_import(0).version() == 17);
+  const auto names = nlohmann::json::parse(metadata(model, "dusk.names"));
+  REQUIRE(names.size() == 80);
+  CHECK(names[0] == "person");
+  CHECK(names[79] == "toothbrush");
+  CHECK(metadata(model, "dusk.input") == "320x320");
+  CHECK(metadata(model, "dusk.letterbox") == "0");
+  CHECK(metadata(model, "dusk.source").find("yolo-fastest-1.1.cfg") != std::string::npos);
+  const auto heads = nlohmann::json::parse(metadata(model, "dusk.heads"));
+  REQUIRE(heads.size() == 2);
+  const Graph graph = load_graph(cfg);
+  const Layer& first = graph.layers[static_cast<std::size_t>(graph.head_layers()[0])];
+  CHECK(heads[0]["output"] == head_output_name(first));
+  CHECK(heads[0]["anchors"].get<std::vector<float>>() == first.as<YoloSpec>().anchors);
+  CHECK(heads[0]["mask"].get<std::vector<int>>() == first.as<YoloSpec>().mask);
+}
+
+namespace {
+
+const char* const kStairCfg = R"([net]
+width=32
+height=32
+channels=3
+
+[convolutional]
+filters=8
+size=3
+stride=1
+pad=1
+activation=leaky
+
+[convolutional]
+filters=18
+size=1
+stride=1
+activation=stair
+
+[yolo]
+mask=0,1,2
+anchors=10,14, 23,27, 37,58
+classes=1
+num=3
+)";
+
+// Runs `dusk export` expecting a one-line error that mentions `expected`,
+// and no output file.
+void check_refused(const std::string& args, const std::string& out, const std::string& expected) {
+  const test::CommandResult result = dusk_export(args + " " + shell_quote(out));
+  INFO(result.err);
+  CHECK(result.exit_code == 1);
+  CHECK(result.err.find(expected) != std::string::npos);
+  CHECK(std::count(result.err.begin(), result.err.end(), '\n') == 1);
+  CHECK(!fs::exists(out));
+  // Nor a temporary file left behind.
+  for (const auto& entry : fs::directory_iterator(fs::path(out).parent_path())) {
+    CHECK(entry.path().filename().string().find("out.onnx") == std::string::npos);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("export refuses what it cannot express or does not fit, writing nothing") {
+  test::TempDir dir;
+  const std::string cfg = test::shared("models/yolo-fastest-1.1.cfg");
+  const std::string weights = test::shared("models/yolo-fastest-1.1.weights");
+  fs::create_directory(dir.file("out"));
+  const std::string out = dir.file("out/out.onnx");
+
+  SUBCASE("an activation with no exact ONNX form, named with its layer") {
+    check_refused(shell_quote(dir.write("stair.cfg", kStairCfg)) + " -", out, "layer 1");
+    check_refused(shell_quote(dir.write("stair2.cfg", kStairCfg)) + " -", out, "stair");
+  }
+  SUBCASE("a weights file cut short") {
+    const std::vector<char> bytes = test::read_bytes(weights);
+    const std::string cut = dir.write_bytes("cut.weights", std::vector<char>(bytes.begin(), bytes.begin() + bytes.size() / 2));
+    check_refused(shell_quote(cfg) + " " + shell_quote(cut), out, "cut.weights");
+  }
+  SUBCASE("weights of another model") {
+    const Graph other = load_graph(test::shared("cfg/yolov3-tiny.cfg"));
+    write_weights(dir.file("other.weights"), other, random_weights(other, 3));
+    check_refused(shell_quote(cfg) + " " + shell_quote(dir.file("other.weights")), out, "weights");
+  }
+  SUBCASE("an opset outside 13-17") {
+    check_refused(shell_quote(cfg) + " " + shell_quote(weights) + " --opset 11", out, "opset 11");
+  }
+  SUBCASE("an output path that is a directory") {
+    const test::CommandResult result = dusk_export(shell_quote(cfg) + " " + shell_quote(weights) + " " + shell_quote(dir.file("out")));
+    CHECK(result.exit_code == 1);
+    CHECK(result.err.find("out") != std::string::npos);
+    CHECK(fs::is_directory(dir.file("out")));
+  }
+}
+
+TEST_CASE("export_onnx (library) refuses weights for another graph") {
+  const Graph graph = load_graph(test::shared("models/yolo-fastest-1.1.cfg"));
+  const Graph other = load_graph(test::shared("cfg/yolov3-tiny.cfg"));
+  CHECK_THROWS_AS(export_onnx(graph, random_weights(other, 1)), Error);
+}
