@@ -22,6 +22,7 @@ struct ExportArgs {
   std::string batch = "1";
   std::string names;
   bool decode = false;
+  bool fp16 = false;
   bool nms = false;
   float nms_iou = 0.45f;
   float thresh = 0.25f;
@@ -39,6 +40,7 @@ int run_export(const ExportArgs& args) {
   options.dynamic_batch = args.batch == "dynamic";
   options.dusk_version = DUSK_VERSION;
   options.decode = args.decode || args.nms;
+  options.fp16 = args.fp16;
   options.nms = args.nms;
   options.nms_iou = args.nms_iou;
   options.score_threshold = args.thresh;
@@ -47,8 +49,8 @@ int run_export(const ExportArgs& args) {
   write_file_atomic(args.out, bytes.data(), bytes.size());
   std::string outputs;
   for (const int h : graph.head_layers()) outputs += cat(outputs.empty() ? "" : ", ", "layer ", h, " ", to_string(graph.layers[static_cast<std::size_t>(h)].out));
-  std::fprintf(stderr, "dusk: wrote %s: %.1f MB, opset %d, input %dx%dx%d, heads %s\n", args.out.c_str(),
-               static_cast<double>(bytes.size()) / 1e6, args.opset, graph.input.c, graph.input.h, graph.input.w,
+  std::fprintf(stderr, "dusk: wrote %s: %.1f MB, %s, opset %d, input %dx%dx%d, heads %s\n", args.out.c_str(),
+               static_cast<double>(bytes.size()) / 1e6, args.fp16 ? "float16" : "float32", args.opset, graph.input.c, graph.input.h, graph.input.w,
                outputs.c_str());
   return 0;
 }
@@ -66,6 +68,7 @@ void add_export_command(CLI::App& app, std::function<int()>& action) {
   command->add_option("--batch", args->batch, "1, or dynamic for a symbolic batch dimension")->capture_default_str();
   command->add_option("--names", args->names, "class names, one per line, stored in the model's metadata");
   command->add_flag("--decode", args->decode, "add outputs boxes (x1,y1,x2,y2 in input pixels), class_scores, scores, class_ids");
+  command->add_flag("--fp16", args->fp16, "weights and computation in float16 (input, heads and decode stay float32)");
   command->add_flag("--nms", args->nms, "with --decode: ONNX NonMaxSuppression per class, output 'selected' (batch, class, box)");
   command->add_option("--nms-iou", args->nms_iou, "--nms: overlap above which the weaker box goes")
       ->check(CLI::Range(0.f, 1.f))->capture_default_str();

@@ -16,6 +16,9 @@ struct OnnxExportOptions {
   bool dynamic_batch = false;  // input and outputs with a symbolic batch dimension
   std::vector<std::string> labels;  // class names, stored in the metadata
   std::string dusk_version;    // stored in the metadata as producer_version
+  // Weights and the network's computation in float16; the input, the head
+  // outputs and the decode tail stay float32 (casts at both ends).
+  bool fp16 = false;
   // A tail after the heads: `boxes` [N,K,4] (x1,y1,x2,y2 in pixels of the
   // network input, candidates in Darknet's order: heads, cells row by row,
   // anchors), `class_scores` [N,K,classes] (objectness x class probability,

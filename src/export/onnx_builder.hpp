@@ -18,12 +18,20 @@ Attribute attr(const std::string& name, float value);
 Attribute attr(const std::string& name, const std::vector<std::int64_t>& values);
 Attribute attr(const std::string& name, const std::string& value);
 
+// IEEE half precision bits of `value`, rounded to nearest even.
+std::uint16_t to_half(float value);
+
 class GraphBuilder {
  public:
   explicit GraphBuilder(onnx::GraphProto* graph) : graph_(graph) {}
   // A name not used before, from `hint`.
   std::string fresh(const std::string& hint);
+  // Float constants, stored as float16 while half precision is on (weights
+  // and constants of a --fp16 model's body).
   std::string floats(const std::string& hint, const std::vector<float>& values, const std::vector<std::int64_t>& dims);
+  // Always float32: for inputs ONNX requires as float (Resize scales).
+  std::string floats32(const std::string& hint, const std::vector<float>& values, const std::vector<std::int64_t>& dims);
+  void set_half(bool half) { half_ = half; }
   std::string scalar(const std::string& hint, float value) { return floats(hint, {value}, {}); }
   std::string ints(const std::string& hint, const std::vector<std::int64_t>& values, const std::vector<std::int64_t>& dims);
   std::string ints(const std::string& hint, const std::vector<std::int64_t>& values) {
@@ -39,6 +47,7 @@ class GraphBuilder {
  private:
   onnx::GraphProto* graph_;
   std::vector<std::string> used_;
+  bool half_ = false;
 };
 
 }  // namespace dusk::onnx_export

@@ -21,7 +21,8 @@ using I64 = std::vector<std::int64_t>;
 
 class Lowering {
  public:
-  Lowering(const Graph& graph, const Weights& weights, GraphBuilder& b) : graph_(graph), weights_(weights), b_(b) {}
+  Lowering(const Graph& graph, const Weights& weights, GraphBuilder& b, std::string input)
+      : graph_(graph), weights_(weights), b_(b), input_(std::move(input)) {}
 
   // Returns the name of the layer's output tensor.
   std::string lower(const Layer& layer, const std::vector<std::string>& produced) {
@@ -29,7 +30,7 @@ class Lowering {
     tag_ = cat("l", layer.index, "_", layer_kind_name(layer.kind));
     const auto input = [&](std::size_t i) {
       const int from = layer.inputs[i];
-      return from < 0 ? std::string("input") : produced[static_cast<std::size_t>(from)];
+      return from < 0 ? input_ : produced[static_cast<std::size_t>(from)];
     };
     const std::string x = input(0);
     switch (layer.kind) {
@@ -231,7 +232,7 @@ class Lowering {
                   {attr("kernel_shape", I64{spec.stride, spec.stride}), attr("strides", I64{spec.stride, spec.stride})});
       factor *= s * s;
     } else {
-      y = b_.node("Resize", {x, "", b_.floats(tag_ + "_scales", {1.f, 1.f, s, s}, {4})}, tag_ + "_resize",
+      y = b_.node("Resize", {x, "", b_.floats32(tag_ + "_scales", {1.f, 1.f, s, s}, {4})}, tag_ + "_resize",
                   {attr("mode", std::string("nearest")), attr("coordinate_transformation_mode", std::string("asymmetric")),
                    attr("nearest_mode", std::string("floor"))});
     }
@@ -348,6 +349,7 @@ class Lowering {
   const Graph& graph_;
   const Weights& weights_;
   GraphBuilder& b_;
+  std::string input_;
   int index_ = 0;
   std::string tag_;
 };
@@ -435,9 +437,23 @@ std::string export_onnx(const Graph& graph, const Weights& weights, const OnnxEx
   builder.fresh("input");
   add_tensor_info(g->add_input(), "input", graph.input, options.dynamic_batch);
 
-  Lowering lowering(graph, weights, builder);
+  // --fp16: the body computes in half precision between a cast of the input
+  // and casts of the heads; inputs, outputs and the decode tail stay float.
+  std::string body_input = "input";
+  if (options.fp16) {
+    body_input = builder.node("Cast", {"input"}, "input_half", {onnx_export::attr("to", std::int64_t{onnx::TensorProto::FLOAT16})});
+    builder.set_half(true);
+  }
+  Lowering lowering(graph, weights, builder, body_input);
   std::vector<std::string> produced;
   for (const Layer& layer : graph.layers) produced.push_back(lowering.lower(layer, produced));
+  builder.set_half(false);
+  if (options.fp16) {
+    for (const int h : heads) {
+      std::string& head = produced[static_cast<std::size_t>(h)];
+      head = builder.node("Cast", {head}, head + "_float", {onnx_export::attr("to", std::int64_t{onnx::TensorProto::FLOAT})});
+    }
+  }
 
   nlohmann::json head_info = nlohmann::json::array();
   for (const int h : heads) {
@@ -462,6 +478,7 @@ std::string export_onnx(const Graph& graph, const Weights& weights, const OnnxEx
   add_metadata(model, "dusk.source", graph.source);
   add_metadata(model, "dusk.input", cat(graph.input.w, "x", graph.input.h));
   add_metadata(model, "dusk.letterbox", graph.letter_box ? "1" : "0");
+  add_metadata(model, "dusk.precision", options.fp16 ? "fp16" : "fp32");
   add_metadata(model, "dusk.heads", head_info.dump());
   if (!options.labels.empty()) add_metadata(model, "dusk.names", nlohmann::json(options.labels).dump());
 
