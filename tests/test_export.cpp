@@ -7,10 +7,13 @@
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -20,6 +23,7 @@
 
 #include "dusk/dusk.hpp"
 #include "dusk/export.hpp"
+#include "export/onnx_builder.hpp"
 #include "support/compare.hpp"
 #include "support/fixtures.hpp"
 #include "support/paths.hpp"
@@ -640,4 +644,40 @@ TEST_CASE("export --fp16: heads within 5% of max |value|, the same confident det
     }
   }
   CHECK(confident > 0);
+}
+
+namespace {
+
+// The CPU's own conversion (F16C, round to nearest even) as the oracle.
+__attribute__((target("f16c"))) std::uint16_t hardware_half(float value) {
+  return static_cast<std::uint16_t>(_cvtss_sh(value, _MM_FROUND_TO_NEAREST_INT));
+}
+
+}  // namespace
+
+TEST_CASE("float16 rounding of exported weights equals the CPU's F16C conversion") {
+  REQUIRE_MESSAGE(__builtin_cpu_supports("f16c"), "every x86-64 CPU since 2012 has F16C");
+  std::vector<float> values = {0.f, -0.f, 1.f, -1.f, 65504.f, 65520.f, 65519.f, 1e6f, -1e6f, 6.1035156e-5f, 6.0e-5f,
+                               5.96e-8f, 2.98e-8f, 2.99e-8f, 1e-9f, 1.0009765625f, 1.00048828125f, 1.00146484375f,
+                               std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                               std::numeric_limits<float>::denorm_min()};
+  std::mt19937 engine(3);
+  std::uniform_int_distribution<std::uint32_t> bits;
+  for (int i = 0; i < 200000; ++i) {
+    const std::uint32_t b = bits(engine);
+    float f = 0;
+    std::memcpy(&f, &b, sizeof f);
+    if (!std::isnan(f)) values.push_back(f);
+  }
+  std::normal_distribution<float> weights(0.f, 0.05f);  // the magnitudes of real weights
+  for (int i = 0; i < 200000; ++i) values.push_back(weights(engine));
+  int wrong = 0;
+  for (const float v : values) {
+    if (onnx_export::to_half(v) != hardware_half(v) && ++wrong <= 5) {
+      MESSAGE("to_half(" << v << ") = " << onnx_export::to_half(v) << ", F16C says " << hardware_half(v));
+    }
+  }
+  CHECK(wrong == 0);
+  CHECK((onnx_export::to_half(std::nanf("")) & 0x7c00u) == 0x7c00u);
+  CHECK((onnx_export::to_half(std::nanf("")) & 0x3ffu) != 0);
 }
