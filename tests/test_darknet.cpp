@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <sstream>
@@ -119,4 +120,126 @@ TEST_CASE("dusk partial writes what Darknet's partial writes") {
   // Debian's Darknet 0.2.0); every parameter is the same.
   CHECK(std::equal(a.begin(), a.begin() + 8, b.begin()));
   CHECK(std::equal(a.begin() + 12, a.end(), b.begin() + 12));
+}
+
+namespace {
+
+// A classifier that starts with [crop] (centre window, values mapped to
+// 2v - 1) and adds shortcut sources of other sizes: layer 1 (64x64) into a
+// 32x32 output with stride 2, and layer 5 (16x16) into a 32x32 output every
+// second cell. No BatchNorm, so Darknet's epsilon placement plays no part.
+const char* const kCropShortcutCfg = R"([net]
+width=72
+height=72
+channels=3
+
+[crop]
+crop_width=64
+crop_height=64
+flip=0
+angle=0
+saturation=1
+exposure=1
+
+[convolutional]
+filters=8
+size=3
+stride=1
+pad=1
+activation=leaky
+
+[convolutional]
+filters=16
+size=3
+stride=2
+pad=1
+activation=leaky
+
+[convolutional]
+filters=16
+size=1
+stride=1
+activation=leaky
+
+[shortcut]
+from=-3
+activation=linear
+
+[convolutional]
+filters=24
+size=3
+stride=2
+pad=1
+activation=leaky
+
+[route]
+layers=4
+
+[convolutional]
+filters=32
+size=1
+stride=1
+activation=linear
+
+[shortcut]
+from=5
+activation=leaky
+
+[convolutional]
+filters=10
+size=1
+stride=1
+activation=linear
+
+[avgpool]
+
+[softmax]
+groups=1
+)";
+
+}  // namespace
+
+TEST_CASE("[crop] and [shortcut] between sizes compute what Darknet computes") {
+  test::TempDir dir;
+  const std::string cfg = dir.write("crop-shortcut.cfg", kCropShortcutCfg);
+  const Graph graph = load_graph(cfg);
+  const Weights weights = random_weights(graph, 20261203);
+  write_weights(dir.file("random.weights"), graph, weights);
+  std::string labels;
+  for (int k = 0; k < 10; ++k) labels += "class" + std::to_string(k) + "\n";
+  dir.write("labels.txt", labels);
+  const std::string data = dir.write("classes.data", "classes=10\nnames=" + dir.file("labels.txt") + "\ntop=5\n");
+
+  // The network's own size, so Darknet's letterbox copies the pixels unchanged.
+  const Image dog = load_image(test::darknet_data("dog.jpg"));
+  Image window(graph.input.w, graph.input.h, 3);
+  for (int c = 0; c < 3; ++c) {
+    for (int y = 0; y < window.h; ++y) {
+      for (int x = 0; x < window.w; ++x) window.at(x, y, c) = dog.at(x + 120, y + 200, c);
+    }
+  }
+  const std::string image = dir.file("window.png");
+  save_image(window, image, ImageFormat::Png);
+
+  const auto result = test::run_command("timeout 300 " + kDarknet + " classifier predict " + data + " " + cfg + " " +
+                                        dir.file("random.weights") + " " + image);
+  INFO(result.out << result.err);
+  REQUIRE(result.exit_code == 0);
+
+  Tensor input(graph.input);
+  input.data = load_image(image).data;
+  const int softmax = static_cast<int>(graph.layers.size()) - 1;
+  const std::vector<float> ours = Network(graph, weights).forward(input, {softmax}).front().data;
+  int compared = 0;
+  std::istringstream lines(result.out);
+  for (std::string line; std::getline(lines, line);) {
+    const std::size_t name = line.find("%: class");
+    if (name == std::string::npos) continue;
+    const double percent = std::stod(line.substr(0, name));
+    const int k = std::stoi(line.substr(name + 8));
+    INFO(line);
+    CHECK(std::fabs(100.0 * ours[static_cast<std::size_t>(k)] - percent) <= 0.011);  // printed to 0.01 points
+    ++compared;
+  }
+  CHECK(compared == 5);
 }

@@ -212,6 +212,7 @@ EXPORT_CASE("cfg", "yolov7.cfg")
 EXPORT_CASE("cfg", "enet-coco.cfg")
 
 TEST_CASE("export: layer-mix.cfg") { check_export(test::project("cfg/layer-mix.cfg"), ""); }
+TEST_CASE("export: resnet-mix.cfg") { check_export(test::project("cfg/resnet-mix.cfg"), ""); }
 
 TEST_CASE("export: yolo-fastest-1.1 with its trained weights") {
   check_export(test::shared("models/yolo-fastest-1.1.cfg"), test::shared("models/yolo-fastest-1.1.weights"));

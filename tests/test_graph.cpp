@@ -156,9 +156,50 @@ TEST_CASE("route and shortcut references: out of range, forward, mismatched shap
   CHECK(error_of(convs + "[route]\nlayers=-1\ngroups=3\n") ==
         "t.cfg:13: layer 2 [route] groups=3 does not divide the 4 channels of layer 1 [convolutional] (t.cfg:8); use "
         "a divisor of 4");
-  CHECK(error_of(convs + "[shortcut]\nfrom=-2\n") ==
+  // Darknet samples a source of another size only for a single unweighted source.
+  CHECK(error_of(convs + "[shortcut]\nfrom=-2\nweights_type=per_feature\n") ==
         "t.cfg:13: layer 2 [shortcut] adds layer 0 [convolutional] (t.cfg:5) (4x32x32) to its 4x16x16 input; heights "
-        "and widths must match, so check from=");
+        "and widths must match, or (one source, no weights) differ by the same whole factor in both directions, so "
+        "check from=");
+}
+
+TEST_CASE("shortcut between spatial sizes: Darknet's stride or step, the same in both directions") {
+  const std::string convs = kNet + "[convolutional]\nfilters=4\nsize=1\n" + "[convolutional]\nfilters=6\nsize=3\nstride=2\npad=1\n";
+  const Graph down = graph_of(convs + "[shortcut]\nfrom=-2\n");  // 4x32x32 into 6x16x16
+  CHECK(down.layers[2].out == Shape{6, 16, 16});
+  const ShortcutSampling larger = shortcut_sampling(Shape{4, 32, 32}, Shape{6, 16, 16});
+  CHECK(larger.valid);
+  CHECK(larger.stride == 2);
+  CHECK(larger.step == 1);
+  CHECK(larger.h == 16);
+  const ShortcutSampling smaller = shortcut_sampling(Shape{4, 8, 8}, Shape{6, 32, 32});
+  CHECK(smaller.step == 4);
+  CHECK(smaller.stride == 1);
+  CHECK(smaller.w == 8);
+  // 13 into 7: Darknet's integer factor is 1, so it adds the top-left 7x7.
+  const ShortcutSampling uneven = shortcut_sampling(Shape{1, 13, 13}, Shape{1, 7, 7});
+  CHECK(uneven.valid);
+  CHECK(uneven.stride == 1);
+  CHECK(uneven.h == 7);
+  CHECK(!shortcut_sampling(Shape{1, 32, 16}, Shape{1, 16, 16}).valid);  // 2x across, 1x down: Darknet asserts
+  const std::string wide = "[net]\nwidth=32\nheight=16\nchannels=3\n[convolutional]\nfilters=4\nsize=1\n"
+                           "[maxpool]\nsize=2\nstride_x=2\nstride_y=1\n[shortcut]\nfrom=-2\n";
+  CHECK(error_of(wide).find("differ by the same whole factor in both directions") != std::string::npos);
+}
+
+TEST_CASE("[crop] takes its window size, keeps channels and ignores training-only keys") {
+  const Graph graph = graph_of(kNet + "[crop]\ncrop_width=24\ncrop_height=20\nflip=1\nangle=7\nsaturation=1.5\n"
+                                      "exposure=1.5\nshift=0.2\n");
+  CHECK(graph.layers[0].out == Shape{3, 20, 24});
+  CHECK(graph.layers[0].as<CropSpec>().scale == 2.0f);
+  CHECK(graph.layers[0].as<CropSpec>().shift == -1.0f);
+  CHECK(graph.warnings.empty());
+  const Graph plain = graph_of(kNet + "[crop]\ncrop_width=8\ncrop_height=8\nnoadjust=1\n");
+  CHECK(plain.layers[0].as<CropSpec>().scale == 1.0f);
+  CHECK(plain.layers[0].as<CropSpec>().shift == 0.0f);
+  CHECK(error_of(kNet + "[crop]\ncrop_width=40\ncrop_height=8\n") ==
+        "t.cfg:5: layer 0 [crop] crops 40x8 from its 3x32x32 input; crop_width and crop_height must not exceed the "
+        "input's width and height");
 }
 
 TEST_CASE("groups that do not divide channels or filters") {

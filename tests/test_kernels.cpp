@@ -252,6 +252,42 @@ TEST_CASE("shortcut adds over the shared channels, with optional weights") {
   CHECK(out[2] == doctest::Approx(9));
 }
 
+TEST_CASE("shortcut from a larger source takes every stride-th cell; from a smaller one fills every step-th") {
+  // from 1x4x4 (values 0..15) into 2x2x2 (all 100): stride 2 picks cells (0,0) (0,2) (2,0) (2,2) = 0, 2, 8, 10.
+  std::vector<float> from(16);
+  for (int i = 0; i < 16; ++i) from[static_cast<std::size_t>(i)] = static_cast<float>(i);
+  std::vector<float> in(8, 100.f);
+  std::vector<float> out(8);
+  ref::shortcut(in.data(), Shape{2, 2, 2}, {from.data()}, {Shape{1, 4, 4}}, {}, ShortcutWeights::None, out.data());
+  CHECK(out == std::vector<float>{100, 102, 108, 110, 100, 100, 100, 100});  // channel 1: beyond the source's channels
+  // from 1x2x2 (1, 2, 3, 4) into 1x5x5 zeros: step 2 writes rows/columns 0 and 2 only.
+  std::vector<float> small = {1, 2, 3, 4};
+  std::vector<float> zeros(25, 0.f);
+  std::vector<float> spread(25);
+  ref::shortcut(zeros.data(), Shape{1, 5, 5}, {small.data()}, {Shape{1, 2, 2}}, {}, ShortcutWeights::None, spread.data());
+  CHECK(spread == std::vector<float>{1, 0, 2, 0, 0,  //
+                                     0, 0, 0, 0, 0,  //
+                                     3, 0, 4, 0, 0,  //
+                                     0, 0, 0, 0, 0,  //
+                                     0, 0, 0, 0, 0});
+}
+
+TEST_CASE("crop takes the centred window and maps v to v * scale + shift") {
+  // 1x4x5 input 0..19; a 2x3 window starts at row (4-2)/2 = 1, column (5-3)/2 = 1.
+  std::vector<float> in(20);
+  for (int i = 0; i < 20; ++i) in[static_cast<std::size_t>(i)] = static_cast<float>(i);
+  std::vector<float> out(6);
+  CropSpec spec;
+  spec.width = 3;
+  spec.height = 2;
+  ref::centre_crop(in.data(), Shape{1, 4, 5}, spec, out.data(), Shape{1, 2, 3});
+  CHECK(out == std::vector<float>{11, 13, 15, 21, 23, 25});  // 2v - 1 of 6, 7, 8, 11, 12, 13
+  spec.scale = 1;
+  spec.shift = 0;
+  ref::centre_crop(in.data(), Shape{1, 4, 5}, spec, out.data(), Shape{1, 2, 3});
+  CHECK(out == std::vector<float>{6, 7, 8, 11, 12, 13});
+}
+
 TEST_CASE("shortcut weight normalisation at load follows Darknet's fuse step") {
   Layer layer;
   layer.kind = LayerKind::Shortcut;

@@ -64,8 +64,19 @@ std::string geometry(const Layer& layer) {
     case LayerKind::Yolo:
     case LayerKind::GaussianYolo: return cat(layer.as<YoloSpec>().classes, " cls");
     case LayerKind::Region: return cat(layer.as<RegionSpec>().classes, " cls");
-    default: return "";
+    case LayerKind::Crop: return cat(layer.as<CropSpec>().width, "x", layer.as<CropSpec>().height, " centre");
+    case LayerKind::Connected:
+    case LayerKind::Avgpool:
+    case LayerKind::Dropout:
+    case LayerKind::Cost:
+    case LayerKind::Softmax:
+    case LayerKind::Batchnorm:
+    case LayerKind::Activation:
+    case LayerKind::Empty:
+    case LayerKind::Count:
+      return "";
   }
+  return "";
 }
 
 std::string activation_of(const Layer& layer) {

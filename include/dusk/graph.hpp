@@ -35,7 +35,10 @@ bool activation_mixes_channels(Activation activation);
 enum class LayerKind {
   Convolutional, Connected, Maxpool, LocalAvgpool, Avgpool, Route, Shortcut,
   Upsample, Reorg, Reorg3d, Yolo, GaussianYolo, Region, Dropout, Cost, Sam,
-  ScaleChannels, Softmax, Batchnorm, Activation, Empty,
+  ScaleChannels, Softmax, Batchnorm, Activation, Empty, Crop,
+#ifdef DUSK_TEST_EXTRA_LAYER_KIND  // tests/compile: a kind no switch handles must not compile
+  DUSK_TEST_EXTRA_LAYER_KIND,
+#endif
   Count
 };
 // The canonical cfg section name: "convolutional", "Gaussian_yolo", ...
@@ -143,11 +146,32 @@ struct ActivationSpec {
   Activation activation = Activation::Linear;
 };
 
+// [crop] at inference: Darknet's test mode takes the centred height x width
+// window and maps each value v to v * scale + shift (2v - 1 unless noadjust=1).
+struct CropSpec {
+  int width = 1;
+  int height = 1;
+  float scale = 2.0f;
+  float shift = -1.0f;
+};
+
+// How a [shortcut] adds a source of another spatial size, as Darknet's
+// shortcut_cpu does: out(y*step, x*step) += from(y*stride, x*stride) over
+// the smaller of the two grids. Equal sizes: stride = step = 1.
+struct ShortcutSampling {
+  int stride = 1;  // from is `stride` times larger
+  int step = 1;    // from is `step` times smaller
+  int h = 0;       // rows and columns added
+  int w = 0;
+  bool valid = true;  // Darknet asserts both directions share one factor
+};
+ShortcutSampling shortcut_sampling(const Shape& from, const Shape& out);
+
 struct NoSpec {};
 
 using LayerSpec = std::variant<NoSpec, ConvSpec, ConnectedSpec, PoolSpec, RouteSpec, ShortcutSpec,
                                UpsampleSpec, ReorgSpec, YoloSpec, RegionSpec, ScaleSpec,
-                               SoftmaxSpec, ActivationSpec>;
+                               SoftmaxSpec, ActivationSpec, CropSpec>;
 
 struct Layer {
   int index = 0;  // Darknet's 0-based layer index (sections after [net])

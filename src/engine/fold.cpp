@@ -97,8 +97,28 @@ FoldedLayer fold_with(const Layer& layer, std::vector<float> weights, const Laye
       return fold_affine(layer, std::move(weights), params, layer.as<ConnectedSpec>().batch_normalize, source);
     case LayerKind::Batchnorm: return fold_batchnorm_layer(layer, params, source);
     case LayerKind::Shortcut: return {normalize_shortcut_weights(layer.as<ShortcutSpec>(), std::move(weights)), {}, {}};
-    default: return {};
+    case LayerKind::Maxpool:
+    case LayerKind::LocalAvgpool:
+    case LayerKind::Avgpool:
+    case LayerKind::Route:
+    case LayerKind::Upsample:
+    case LayerKind::Reorg:
+    case LayerKind::Reorg3d:
+    case LayerKind::Yolo:
+    case LayerKind::GaussianYolo:
+    case LayerKind::Region:
+    case LayerKind::Dropout:
+    case LayerKind::Cost:
+    case LayerKind::Sam:
+    case LayerKind::ScaleChannels:
+    case LayerKind::Softmax:
+    case LayerKind::Activation:
+    case LayerKind::Empty:
+    case LayerKind::Crop:
+    case LayerKind::Count:
+      return {};  // no parameters
   }
+  return {};
 }
 
 }  // namespace

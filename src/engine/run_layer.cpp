@@ -88,6 +88,7 @@ void run_layer_reference(const Layer& layer, const FoldedLayer& params, const La
       ref::softmax(in, in_shape.size(), spec.groups, spec.temperature, out);
       return;
     }
+    case LayerKind::Crop: ref::centre_crop(in, in_shape, layer.as<CropSpec>(), out, layer.out); return;
     case LayerKind::Batchnorm:
       ref::channel_affine(in, in_shape, params.scales.data(), params.biases.data(), out);
       return;

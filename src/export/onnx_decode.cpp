@@ -45,8 +45,29 @@ HeadLayout layout_of(const Layer& layer) {
       l.per_anchor = spec.classes + 5;
       return l;
     }
-    default: throw Error(cat("layer ", layer.index, " is not a detection head"));
+    case LayerKind::Convolutional:
+    case LayerKind::Connected:
+    case LayerKind::Maxpool:
+    case LayerKind::LocalAvgpool:
+    case LayerKind::Avgpool:
+    case LayerKind::Route:
+    case LayerKind::Shortcut:
+    case LayerKind::Upsample:
+    case LayerKind::Reorg:
+    case LayerKind::Reorg3d:
+    case LayerKind::Dropout:
+    case LayerKind::Cost:
+    case LayerKind::Sam:
+    case LayerKind::ScaleChannels:
+    case LayerKind::Softmax:
+    case LayerKind::Batchnorm:
+    case LayerKind::Activation:
+    case LayerKind::Empty:
+    case LayerKind::Crop:
+    case LayerKind::Count:
+      break;
   }
+  throw Error(cat("layer ", layer.index, " is not a detection head"));
 }
 
 class HeadDecoder {

@@ -58,6 +58,7 @@ class Lowering {
         return b_.node("Add", {scaled, b_.floats(tag_ + "_shift", folded.biases, dims)}, tag_);
       }
       case LayerKind::Activation: return activation(x, layer.as<ActivationSpec>().activation);
+      case LayerKind::Crop: return crop(layer, x);
       case LayerKind::Dropout:
       case LayerKind::Cost:
       case LayerKind::Empty: return x;
@@ -210,7 +211,7 @@ class Lowering {
     for (std::size_t s = 1; s < layer.inputs.size(); ++s) {
       std::string from = input(s);
       const Shape& shape = graph_.layers[static_cast<std::size_t>(layer.inputs[s])].out;
-      if (shape.h != layer.out.h || shape.w != layer.out.w) refuse("a shortcut between different spatial sizes is not exported");
+      from = resampled(from, shape, layer.out);
       if (shape.c > c) {  // Darknet adds only the first channels
         from = b_.node("Slice", {from, b_.ints(tag_ + "_start", {0}), b_.ints(tag_ + "_end", {c}), b_.ints(tag_ + "_axis", {1})},
                        tag_ + "_first");
@@ -220,6 +221,35 @@ class Lowering {
       sum = b_.node("Add", {sum, weighted(from, s)}, tag_);
     }
     return activation(sum, spec.activation);
+  }
+
+  // A shortcut source of another spatial size brought onto the output's grid
+  // as Darknet adds it: every stride-th cell of a larger source, or a smaller
+  // one spread step cells apart with zeros between (see ShortcutSampling).
+  std::string resampled(const std::string& x, const Shape& shape, const Shape& out) {
+    if (shape.h == out.h && shape.w == out.w) return x;
+    const ShortcutSampling s = shortcut_sampling(shape, out);
+    std::string y = x;
+    std::int64_t h = shape.h, w = shape.w;
+    if (s.stride > 1 || h > out.h || w > out.w) {
+      y = b_.node("Slice", {y, b_.ints(tag_ + "_start", {0, 0}), b_.ints(tag_ + "_end", {s.h * s.stride, s.w * s.stride}),
+                            b_.ints(tag_ + "_axes", {2, 3}), b_.ints(tag_ + "_steps", {s.stride, s.stride})},
+                  tag_ + "_sampled");
+      h = s.h;
+      w = s.w;
+    }
+    if (s.step > 1) {  // [N,C,h,w] -> [N,C,h,1,w,1] -> zeros after each cell -> [N,C,h*step,w*step]
+      const std::int64_t c = shape.c, k = s.step;
+      y = b_.node("Reshape", {y, b_.ints(tag_ + "_cells", {0, c, h, 1, w, 1})}, tag_ + "_cells");
+      y = b_.node("Pad", {y, b_.ints(tag_ + "_gaps", {0, 0, 0, 0, 0, 0, 0, 0, 0, k - 1, 0, k - 1})}, tag_ + "_gapped");
+      y = b_.node("Reshape", {y, b_.ints(tag_ + "_spread_shape", {0, c, h * k, w * k})}, tag_ + "_spread");
+      h *= k;
+      w *= k;
+    }
+    if (h < out.h || w < out.w) {
+      y = b_.node("Pad", {y, b_.ints(tag_ + "_fill", {0, 0, 0, 0, 0, 0, out.h - h, out.w - w})}, tag_ + "_filled");
+    }
+    return y;
   }
 
   std::string upsample(const Layer& layer, const std::string& x) {
@@ -337,6 +367,19 @@ class Lowering {
     return y;
   }
 
+  // Darknet's test-mode crop: the centred window, v * scale + shift.
+  std::string crop(const Layer& layer, const std::string& x) {
+    const CropSpec& spec = layer.as<CropSpec>();
+    const std::int64_t top = (layer.in.h - layer.out.h) / 2;
+    const std::int64_t left = (layer.in.w - layer.out.w) / 2;
+    const std::string window = b_.node("Slice", {x, b_.ints(tag_ + "_start", {top, left}),
+                                                 b_.ints(tag_ + "_end", {top + layer.out.h, left + layer.out.w}),
+                                                 b_.ints(tag_ + "_axes", {2, 3})},
+                                       tag_ + "_window");
+    if (spec.scale == 1.f && spec.shift == 0.f) return window;
+    return scalar_op("Add", scalar_op("Mul", window, spec.scale, tag_ + "_scaled"), spec.shift, tag_);
+  }
+
   std::string softmax(const Layer& layer, const std::string& x) {
     const SoftmaxSpec& spec = layer.as<SoftmaxSpec>();
     const std::int64_t size = layer.in.size();
@@ -382,11 +425,9 @@ void add_value_info(onnx::ValueInfoProto* info, const onnx_export::TailOutput& o
 }
 
 std::string head_output_name(const Layer& layer) {
-  switch (layer.kind) {
-    case LayerKind::Region: return cat("region_", layer.index);
-    case LayerKind::GaussianYolo: return cat("gaussian_yolo_", layer.index);
-    default: return cat("yolo_", layer.index);
-  }
+  if (layer.kind == LayerKind::Region) return cat("region_", layer.index);
+  if (layer.kind == LayerKind::GaussianYolo) return cat("gaussian_yolo_", layer.index);
+  return cat("yolo_", layer.index);
 }
 
 nlohmann::json head_metadata(const Layer& layer) {

@@ -98,16 +98,46 @@ Shape infer_route(const Layer& layer, const ShapeChecker& check, const Graph& gr
   return out;
 }
 
+}  // namespace
+
+ShortcutSampling shortcut_sampling(const Shape& from, const Shape& out) {
+  ShortcutSampling s;
+  s.stride = std::max(1, from.w / out.w);
+  s.step = std::max(1, out.w / from.w);
+  s.valid = from.w / out.w == from.h / out.h && out.w / from.w == out.h / from.h;
+  s.h = std::min(from.h, out.h);
+  s.w = std::min(from.w, out.w);
+  return s;
+}
+
+namespace {
+
 Shape infer_shortcut(const Layer& layer, const ShapeChecker& check, const Shape& in) {
   const ShortcutSpec& spec = layer.as<ShortcutSpec>();
   for (const int producer : spec.from) {
     const Shape shape = check.input(producer);
-    if (shape.h != in.h || shape.w != in.w) {
+    if (shape.h == in.h && shape.w == in.w) continue;
+    // Darknet (pjreddie's shortcut_cpu, the ResNet cfgs) samples a larger
+    // source with a stride or spreads a smaller one with a step, the same
+    // whole factor in both directions; its multi-source form does neither.
+    const ShortcutSampling sampling = shortcut_sampling(shape, in);
+    if (spec.from.size() != 1 || spec.weights_type != ShortcutWeights::None || !sampling.valid) {
       check.fail(cat("adds ", check.producer_name(producer), " (", to_string(shape), ") to its ", to_string(in),
-                     " input; heights and widths must match, so check from="));
+                     " input; heights and widths must match, or (one source, no weights) differ by the same whole "
+                     "factor in both directions, so check from="));
     }
   }
   return in;
+}
+
+Shape infer_crop(const Layer& layer, const ShapeChecker& check, const Shape& in) {
+  const CropSpec& spec = layer.as<CropSpec>();
+  check.require_spatial(in);
+  if (spec.height > in.h || spec.width > in.w) {
+    check.fail(cat("crops ", spec.width, "x", spec.height, " from its ", to_string(in),
+                   " input; crop_width and crop_height must not exceed the input's width and height"));
+  }
+  return Shape{in.c, spec.height, spec.width};
 }
 
 Shape infer_upsample(const Layer& layer, const ShapeChecker& check, const Shape& in) {
@@ -209,8 +239,28 @@ double darknet_bflops(const Layer& layer) {
       const double flops = double(layer.out.size()) * static_cast<double>(spec.from.size()) / 1e9;
       return spec.weights_type == ShortcutWeights::None ? flops : 2 * flops;
     }
-    default: return 0.0;
+    case LayerKind::Connected:
+    case LayerKind::Avgpool:
+    case LayerKind::Route:
+    case LayerKind::Upsample:
+    case LayerKind::Reorg:
+    case LayerKind::Reorg3d:
+    case LayerKind::Yolo:
+    case LayerKind::GaussianYolo:
+    case LayerKind::Region:
+    case LayerKind::Dropout:
+    case LayerKind::Cost:
+    case LayerKind::Sam:
+    case LayerKind::ScaleChannels:
+    case LayerKind::Softmax:
+    case LayerKind::Batchnorm:
+    case LayerKind::Activation:
+    case LayerKind::Empty:
+    case LayerKind::Crop:
+    case LayerKind::Count:
+      return 0.0;  // Darknet counts no work for these
   }
+  return 0.0;
 }
 
 }  // namespace
@@ -236,6 +286,7 @@ void infer_shapes(Layer& layer, const Graph& graph) {
     case LayerKind::Sam:
     case LayerKind::ScaleChannels: layer.out = infer_scale(layer, check, in); break;
     case LayerKind::Softmax: layer.out = infer_softmax(layer, check, in); break;
+    case LayerKind::Crop: layer.out = infer_crop(layer, check, in); break;
     case LayerKind::Dropout:
     case LayerKind::Cost:
     case LayerKind::Batchnorm:
@@ -275,8 +326,26 @@ Downsampling layer_downsampling(const Layer& layer, const std::vector<Downsampli
       if (shrinks) return scaled(stride, stride);
       return Downsampling{std::max(1, in.x / stride), std::max(1, in.y / stride)};
     }
-    default: return in;
+    case LayerKind::Connected:
+    case LayerKind::Avgpool:
+    case LayerKind::Route:
+    case LayerKind::Shortcut:
+    case LayerKind::Yolo:
+    case LayerKind::GaussianYolo:
+    case LayerKind::Region:
+    case LayerKind::Dropout:
+    case LayerKind::Cost:
+    case LayerKind::Sam:
+    case LayerKind::ScaleChannels:
+    case LayerKind::Softmax:
+    case LayerKind::Batchnorm:
+    case LayerKind::Activation:
+    case LayerKind::Empty:
+    case LayerKind::Crop:
+    case LayerKind::Count:
+      return in;
   }
+  return in;
 }
 
 }  // namespace dusk

@@ -280,6 +280,19 @@ ParsedLayer parse_activation(SectionReader& reader, int index) {
   return {spec, {previous_layer(index)}};
 }
 
+ParsedLayer parse_crop(SectionReader& reader, int index) {
+  CropSpec spec;
+  spec.height = reader.get_int("crop_height", 1, 1, kMaxInputSide);
+  spec.width = reader.get_int("crop_width", 1, 1, kMaxInputSide);
+  if (reader.get_flag("noadjust", false)) {
+    spec.scale = 1.0f;
+    spec.shift = 0.0f;
+  }
+  // Random flips, rotations and colour changes happen only while training.
+  for (const char* key : {"flip", "angle", "saturation", "exposure", "shift"}) reader.ignore(key);
+  return {spec, {previous_layer(index)}};
+}
+
 }  // namespace
 
 ParsedLayer parse_layer(LayerKind kind, SectionReader& reader, int index) {
@@ -300,6 +313,7 @@ ParsedLayer parse_layer(LayerKind kind, SectionReader& reader, int index) {
     case LayerKind::ScaleChannels: return parse_scale(reader, index, true);
     case LayerKind::Softmax: return parse_softmax(reader, index);
     case LayerKind::Activation: return parse_activation(reader, index);
+    case LayerKind::Crop: return parse_crop(reader, index);
     case LayerKind::Avgpool:
     case LayerKind::Dropout:
     case LayerKind::Cost:

@@ -21,9 +21,9 @@ static_assert(kActivationNames.back() == "normalize_channels_softmax_maxval");
 constexpr std::array<std::string_view, static_cast<std::size_t>(LayerKind::Count)> kLayerKindNames = {
     "convolutional", "connected", "maxpool", "local_avgpool", "avgpool", "route", "shortcut",
     "upsample", "reorg", "reorg3d", "yolo", "Gaussian_yolo", "region", "dropout", "cost", "sam",
-    "scale_channels", "softmax", "batchnorm", "activation", "empty",
+    "scale_channels", "softmax", "batchnorm", "activation", "empty", "crop",
 };
-static_assert(kLayerKindNames.back() == "empty");
+static_assert(kLayerKindNames.back() == "crop");
 
 struct Alias {
   std::string_view section;
@@ -38,7 +38,7 @@ constexpr Alias kSectionAliases[] = {
 
 // Darknet sections dusk knows but does not run, with what they are.
 constexpr std::string_view kUnsupportedSections[] = {
-    "rnn", "gru", "lstm", "crnn", "conv_lstm", "history", "local", "crop", "detection",
+    "rnn", "gru", "lstm", "crnn", "conv_lstm", "history", "local", "detection",
     "contrastive", "implicit", "normalization", "lrn", "deconvolutional", "deconv",
 };
 

@@ -47,7 +47,26 @@ std::vector<BlockSize> param_layout(const Layer& layer) {
       }
       break;
     }
-    default: break;
+    case LayerKind::Maxpool:
+    case LayerKind::LocalAvgpool:
+    case LayerKind::Avgpool:
+    case LayerKind::Route:
+    case LayerKind::Upsample:
+    case LayerKind::Reorg:
+    case LayerKind::Reorg3d:
+    case LayerKind::Yolo:
+    case LayerKind::GaussianYolo:
+    case LayerKind::Region:
+    case LayerKind::Dropout:
+    case LayerKind::Cost:
+    case LayerKind::Sam:
+    case LayerKind::ScaleChannels:
+    case LayerKind::Softmax:
+    case LayerKind::Activation:
+    case LayerKind::Empty:
+    case LayerKind::Crop:
+    case LayerKind::Count:
+      break;  // no parameters in the weights file
   }
   return blocks;
 }

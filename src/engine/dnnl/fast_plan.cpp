@@ -258,7 +258,20 @@ class Builder {
         layer_value_[static_cast<std::size_t>(layer.index)] = value_of(layer.inputs.front());
         fast = true;
         break;
-      default: break;
+      case LayerKind::Connected:
+      case LayerKind::Reorg:
+      case LayerKind::Reorg3d:
+      case LayerKind::Yolo:
+      case LayerKind::GaussianYolo:
+      case LayerKind::Region:
+      case LayerKind::Sam:
+      case LayerKind::ScaleChannels:
+      case LayerKind::Softmax:
+      case LayerKind::Batchnorm:
+      case LayerKind::Activation:
+      case LayerKind::Crop:
+      case LayerKind::Count:
+        break;  // the reference kernels
     }
     if (!fast) build_reference(layer);
   }

@@ -39,6 +39,10 @@ void shortcut(const float* in, const Shape& shape, const std::vector<const float
               const std::vector<Shape>& from_shapes, const std::vector<float>& weights, ShortcutWeights type,
               float* out);
 
+// [crop] in Darknet's test mode: the centred out_shape window (offsets
+// (in - out) / 2, rounded down), each value times spec.scale plus spec.shift.
+void centre_crop(const float* in, const Shape& in_shape, const CropSpec& spec, float* out, const Shape& out_shape);
+
 // [upsample]: nearest neighbour times scale; with downsample, each output is
 // scale times the sum of its stride x stride block (Darknet's reverse mode).
 void upsample(const float* in, const Shape& in_shape, const UpsampleSpec& spec, float* out, const Shape& out_shape);

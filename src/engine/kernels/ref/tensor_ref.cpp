@@ -35,10 +35,34 @@ void shortcut(const float* in, const Shape& shape, const std::vector<const float
   // Darknet adds element-wise over the flat index, so a source with fewer
   // channels adds into the first ones and extra channels are ignored.
   for (std::size_t s = 0; s < from.size(); ++s) {
-    const int channels = std::min(shape.c, from_shapes[s].c);
+    const Shape& source = from_shapes[s];
+    const int channels = std::min(shape.c, source.c);
+    if (source.h != shape.h || source.w != shape.w) {  // sampled: one source, no weights
+      const ShortcutSampling sampling = shortcut_sampling(source, shape);
+      for (int c = 0; c < channels; ++c) {
+        for (int y = 0; y < sampling.h; ++y) {
+          const float* from_row = from[s] + (std::int64_t{c} * source.h + y * sampling.stride) * source.w;
+          float* out_row = out + (std::int64_t{c} * shape.h + y * sampling.step) * shape.w;
+          for (int x = 0; x < sampling.w; ++x) out_row[x * sampling.step] += from_row[x * sampling.stride];
+        }
+      }
+      continue;
+    }
     for (int c = 0; c < channels; ++c) {
       const float w = weight(s + 1, c);
       for (std::int64_t i = 0; i < plane; ++i) out[c * plane + i] += from[s][c * plane + i] * w;
+    }
+  }
+}
+
+void centre_crop(const float* in, const Shape& in_shape, const CropSpec& spec, float* out, const Shape& out_shape) {
+  const int top = (in_shape.h - out_shape.h) / 2;
+  const int left = (in_shape.w - out_shape.w) / 2;
+  for (int c = 0; c < out_shape.c; ++c) {
+    for (int y = 0; y < out_shape.h; ++y) {
+      const float* in_row = in + (std::int64_t{c} * in_shape.h + top + y) * in_shape.w + left;
+      float* out_row = out + (std::int64_t{c} * out_shape.h + y) * out_shape.w;
+      for (int x = 0; x < out_shape.w; ++x) out_row[x] = in_row[x] * spec.scale + spec.shift;
     }
   }
 }
