@@ -218,6 +218,15 @@ Graph build_graph(const Cfg& cfg, const GraphOptions& options = {});
 Graph with_input_size(const Graph& graph, int width, int height);
 Graph load_graph(const std::string& cfg_path, const GraphOptions& options = {});
 
+// The parameter blocks a layer reads from a .weights file, in file order,
+// and how many floats each holds (empty for layers without parameters).
+enum class ParamBlock { Biases, Scales, Mean, Variance, Weights };
+struct BlockSize {
+  ParamBlock block;
+  std::int64_t floats;
+};
+std::vector<BlockSize> param_layout(const Layer& layer);
+
 // Limits checked while building, before anything is allocated.
 inline constexpr int kMaxLayers = 4096;
 inline constexpr int kMaxInputSide = 16384;

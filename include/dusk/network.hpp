@@ -59,6 +59,12 @@ int default_threads();
 // BatchNorm folding constant, as in Darknet's normalize and fuse steps.
 inline constexpr double kBatchNormEpsilon = 1e-5;
 
+// The same network without BatchNorm: every [convolutional] and
+// [connected] layer's BatchNorm folded into its weights and biases (as the
+// engine folds them at load), its scale/mean/variance blocks dropped. Pair it
+// with the cfg from without_batchnorm (cfg.hpp).
+Weights fold_batchnorm(const Graph& graph, const Weights& weights);
+
 class Network {
  public:
   // Reads cfg and weights, checks that they fit, folds BatchNorm.

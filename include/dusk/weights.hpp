@@ -39,13 +39,6 @@ struct Weights {
   std::vector<std::string> warnings;
 };
 
-// The kind of block, in file order, and how many floats each layer has.
-enum class ParamBlock { Biases, Scales, Mean, Variance, Weights };
-struct BlockSize {
-  ParamBlock block;
-  std::int64_t floats;
-};
-std::vector<BlockSize> param_layout(const Layer& layer);
 std::int64_t expected_floats(const Graph& graph);
 std::uint64_t expected_file_bytes(const Graph& graph, const WeightsHeader& header = {});
 
@@ -105,11 +98,6 @@ std::vector<char> serialize_weights(const Graph& graph, const Weights& weights, 
 // stay far from chaotic, so two correct engines agree to ~1e-4.
 Weights random_weights(const Graph& graph, std::uint64_t seed);
 
-// The same network without BatchNorm: every [convolutional] and
-// [connected] layer's BatchNorm folded into its weights and biases (as at
-// load time), its scale/mean/variance blocks dropped. Pair it with the cfg
-// from without_batchnorm (cfg.hpp).
-Weights fold_batchnorm(const Graph& graph, const Weights& weights);
 
 struct BlockStats {
   float min = 0;

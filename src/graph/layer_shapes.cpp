@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "dusk/error.hpp"
-#include "dusk/weights.hpp"
 #include "graph/graph_internal.hpp"
 #include "util/text.hpp"
 

@@ -11,66 +11,6 @@ bool WeightsHeader::transposed() const { return major > 1000 || minor > 1000; }
 
 std::size_t WeightsHeader::size_bytes() const { return 12 + (seen_is_64bit() ? 8 : 4); }
 
-std::vector<BlockSize> param_layout(const Layer& layer) {
-  std::vector<BlockSize> blocks;
-  const auto batchnorm = [&](std::int64_t n) {
-    blocks.push_back({ParamBlock::Scales, n});
-    blocks.push_back({ParamBlock::Mean, n});
-    blocks.push_back({ParamBlock::Variance, n});
-  };
-  switch (layer.kind) {
-    case LayerKind::Convolutional: {
-      const ConvSpec& spec = layer.as<ConvSpec>();
-      const std::int64_t filters = spec.filters;
-      blocks.push_back({ParamBlock::Biases, filters});
-      if (spec.batch_normalize) batchnorm(filters);
-      blocks.push_back({ParamBlock::Weights, filters * (layer.in.c / spec.groups) * spec.size * spec.size});
-      break;
-    }
-    case LayerKind::Connected: {
-      const ConnectedSpec& spec = layer.as<ConnectedSpec>();
-      blocks.push_back({ParamBlock::Biases, spec.outputs});
-      blocks.push_back({ParamBlock::Weights, std::int64_t{spec.outputs} * layer.in.size()});
-      if (spec.batch_normalize) batchnorm(spec.outputs);
-      break;
-    }
-    case LayerKind::Batchnorm:
-      blocks.push_back({ParamBlock::Biases, layer.in.c});
-      batchnorm(layer.in.c);
-      break;
-    case LayerKind::Shortcut: {
-      const ShortcutSpec& spec = layer.as<ShortcutSpec>();
-      const std::int64_t sources = static_cast<std::int64_t>(spec.from.size()) + 1;
-      if (spec.weights_type == ShortcutWeights::PerFeature) blocks.push_back({ParamBlock::Weights, sources});
-      if (spec.weights_type == ShortcutWeights::PerChannel) {
-        blocks.push_back({ParamBlock::Weights, sources * layer.out.c});
-      }
-      break;
-    }
-    case LayerKind::Maxpool:
-    case LayerKind::LocalAvgpool:
-    case LayerKind::Avgpool:
-    case LayerKind::Route:
-    case LayerKind::Upsample:
-    case LayerKind::Reorg:
-    case LayerKind::Reorg3d:
-    case LayerKind::Yolo:
-    case LayerKind::GaussianYolo:
-    case LayerKind::Region:
-    case LayerKind::Dropout:
-    case LayerKind::Cost:
-    case LayerKind::Sam:
-    case LayerKind::ScaleChannels:
-    case LayerKind::Softmax:
-    case LayerKind::Activation:
-    case LayerKind::Empty:
-    case LayerKind::Crop:
-    case LayerKind::Count:
-      break;  // no parameters in the weights file
-  }
-  return blocks;
-}
-
 std::int64_t expected_floats(const Graph& graph) { return graph.total_params(); }
 
 std::uint64_t expected_file_bytes(const Graph& graph, const WeightsHeader& header) {
