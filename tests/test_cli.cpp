@@ -103,6 +103,16 @@ TEST_CASE("dusk forward errors: one line, exit 1 for bad input, exit 2 for bad u
   CHECK(result.exit_code == 2);
 }
 
+TEST_CASE("library errors name options; the command line shows its flags instead") {
+  const auto memory = dusk_run("forward " + test::shared("cfg/yolov4-tiny.cfg") + " - --size 4096x4096 --max-memory 256");
+  CHECK(memory.exit_code == 1);
+  CHECK(memory.err.find("raise the limit (--max-memory MiB)") != std::string::npos);
+  CHECK(memory.err.find("NetworkOptions") == std::string::npos);
+  test::TempDir dir;
+  const auto size = dusk_run("inspect " + dir.write("nosize.cfg", "[net]\nchannels=3\n[convolutional]\nfilters=4\n"));
+  CHECK(size.err.find("give the input size (--size WxH)") != std::string::npos);
+}
+
 TEST_CASE("dusk detect prints Darknet's lines, writes its JSON and annotated copies") {
   test::TempDir dir;
   const std::string dog = test::darknet_data("dog.jpg");

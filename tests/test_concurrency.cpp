@@ -16,7 +16,7 @@ TEST_CASE("8 threads x 50 detections on one Detector equal the sequential result
   options.labels = load_labels(test::shared("models/coco.names"));
   // One thread per call: the calls themselves are the parallelism here, and
   // ThreadSanitizer then sees no OpenMP teams (libgomp is not instrumented).
-  options.threads = 1;
+  options.network.threads = 1;
   const Detector detector(test::shared("models/yolo-fastest-1.1.cfg"), test::shared("models/yolo-fastest-1.1.weights"),
                           options);
   std::vector<Image> images;

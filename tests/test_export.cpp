@@ -348,7 +348,7 @@ TEST_CASE("export --decode: boxes and scores equal the Detector's candidates bef
     DetectorOptions options;
     options.nms = 0;
     options.letterbox = letterbox;
-    options.threads = 1;
+    options.network.threads = 1;
     const Detector detector(cfg, weights, options);
     for (const char* image : kSampleImages) check_decode(detector, model, test::darknet_data(image));
   }
@@ -369,7 +369,7 @@ void check_decode_random(const std::string& cfg, float threshold) {
   DetectorOptions options;
   options.nms = 0;
   options.threshold = threshold;
-  options.threads = 1;
+  options.network.threads = 1;
   const Detector detector(Network(graph, weights, NetworkOptions{}), options);
   check_decode(detector, model, test::darknet_data("dog.jpg"));
 }
@@ -416,7 +416,7 @@ TEST_CASE("export --nms: ONNX NonMaxSuppression keeps what the Detector keeps") 
   test::TempDir dir;
   const std::string model = export_model(cfg, weights, dir.file("nms.onnx"), "--nms --nms-iou 0.45 --thresh 0.25");
   DetectorOptions options;
-  options.threads = 1;  // Darknet's default: plain IoU, 0.45, 0.25
+  options.network.threads = 1;  // Darknet's default: plain IoU, 0.45, 0.25
   const Detector detector(cfg, weights, options);
   const Shape net = detector.network().graph().input;
   std::size_t total = 0;
@@ -607,7 +607,7 @@ TEST_CASE("export --fp16: heads within 5% of max |value|, the same confident det
   CHECK(metadata(read_model(half), "dusk.precision") == "fp16");
   CHECK(fs::file_size(half) < fs::file_size(weights) * 6 / 10);  // two bytes a weight, not four
   DetectorOptions options;
-  options.threads = 1;
+  options.network.threads = 1;
   const Detector detector(cfg, weights, options);
   const Graph& graph = detector.network().graph();
   const std::vector<int> heads = graph.head_layers();

@@ -78,6 +78,28 @@ TEST_CASE("the fast path is there exactly when dusk was built with oneDNN") {
   CHECK(reference.backend() == Backend::Reference);
 }
 
+TEST_CASE("DUSK_BACKEND changes the default backend only, never an explicit choice") {
+  const Graph graph = build_graph(parse_cfg(net(3, 8, 8) + "[convolutional]\nfilters=4\n", "b.cfg"));
+  const Weights weights = random_weights(graph, 1);
+  REQUIRE(setenv("DUSK_BACKEND", "ref", 1) == 0);
+  CHECK(Network(graph, weights).backend() == Backend::Reference);
+  if (fast_backend_compiled()) {
+    NetworkOptions fast;
+    fast.backend = Backend::Fast;
+    CHECK(Network(graph, weights, fast).backend() == Backend::Fast);
+  }
+  REQUIRE(setenv("DUSK_BACKEND", "quick", 1) == 0);
+  CHECK_THROWS_WITH_AS(Network(graph, weights), "DUSK_BACKEND=quick is not a backend; use auto, fast or ref, or unset it",
+                       Error);
+  NetworkOptions reference;
+  reference.backend = Backend::Reference;
+  CHECK(Network(graph, weights, reference).backend() == Backend::Reference);  // not asked: not read
+  REQUIRE(unsetenv("DUSK_BACKEND") == 0);
+  CHECK(parse_backend("ref") == Backend::Reference);
+  CHECK(parse_backend(backend_name(Backend::Fast)) == Backend::Fast);
+  CHECK(!parse_backend("gpu"));
+}
+
 TEST_CASE("convolutions: shapes, groups, strides, dilations, every activation") {
   struct Case {
     int c, h, w, filters, size, stride_x, stride_y, pad, groups, dilation, bn;

@@ -136,7 +136,7 @@ TEST_CASE("unknown, unsupported and misplaced sections") {
         "t.cfg:5: layer 0 [lstm] is not supported by dusk (training-era or recurrent layer); remove it or use Darknet");
   CHECK(error_of("[convolutional]\nfilters=4\n") ==
         "t.cfg:1: the first section is [convolutional]; a Darknet cfg must start with [net]");
-  CHECK(error_of("[net]\nwidth=8\n") == "t.cfg:1: [net] gives no width= and height=; set them, or give the input size (--size WxH)");
+  CHECK(error_of("[net]\nwidth=8\n") == "t.cfg:1: [net] gives no width= and height=; set them, or give the input size (GraphOptions::width and height)");
   CHECK(error_of(kNet) == "t.cfg: has a [net] section but no layers");
   CHECK(error_of("") == "t.cfg: has no sections; a Darknet cfg starts with [net] and then lists its layers");
 }
@@ -241,7 +241,7 @@ TEST_CASE("input sizes that are not a multiple of the network's stride") {
 TEST_CASE("limits stop absurd cfgs before anything is allocated") {
   CHECK(error_of("[net]\nwidth=100000\nheight=8\n[convolutional]\n") ==
         "t.cfg:2: [net] width=100000 is larger than dusk's limit of 16384 (dusk::kMaxInputSide); give a smaller "
-        "input size with --size");
+        "input size (GraphOptions::width and height)");
   CHECK(error_of("[net]\nwidth=16384\nheight=16384\nchannels=3\n[convolutional]\nfilters=65536\nsize=1\n").find(
             "would produce 65536x16384x16384") != std::string::npos);
 }

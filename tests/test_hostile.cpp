@@ -82,17 +82,33 @@ TEST_CASE("activation memory is checked before anything is allocated, with an op
   const std::string message = error_of([&] { Network(graph, random_weights(graph, 1), options); });
   CHECK(message.find("at 4096x4096 the layer outputs need ") != std::string::npos);
   CHECK(message.find("MiB, more than the limit of 256 MiB; use a smaller input size, or raise the limit "
-                     "(--max-memory, NetworkOptions::max_activation_bytes)") != std::string::npos);
+                     "(NetworkOptions::max_activation_bytes)") != std::string::npos);
   const Graph small = load_graph(test::shared("cfg/yolov4-tiny.cfg"), GraphOptions{64, 64});
   CHECK(small.peak_activation_bytes() < (std::int64_t{8} << 20));
   CHECK(small.peak_activation_bytes() > small.layers[0].out.size() * 4);
 }
 
+TEST_CASE("a Detector built from paths takes every network option") {
+  DetectorOptions options;
+  options.network.max_activation_bytes = std::int64_t{1} << 20;
+  const std::string cfg = test::shared("models/yolo-fastest-1.1.cfg");
+  const std::string weights = test::shared("models/yolo-fastest-1.1.weights");
+  CHECK(error_of([&] { Detector(cfg, weights, options); }).find("more than the limit of 1 MiB") != std::string::npos);
+  options.network = NetworkOptions{};
+  options.network.width = 160;
+  options.network.height = 96;
+  options.network.winograd_memory_share = 0;
+  options.network.threads = 1;
+  const Detector detector(cfg, weights, options);
+  CHECK(detector.network().input_shape() == Shape{3, 96, 160});
+  CHECK(detector.network().threads() == 1);
+}
+
 TEST_CASE("image size is checked from the header, before decoding") {
   const std::vector<unsigned char> huge = bmp_header(100000, 100000);
   CHECK(error_of([&] { decode_image(huge, "bomb.bmp"); }) ==
-        "bomb.bmp: image is 100000x100000 = 10000000000 pixels, more than the limit of 67108864; raise it with "
-        "--max-image-pixels if the image is genuine");
+        "bomb.bmp: image is 100000x100000 = 10000000000 pixels, more than the limit of 67108864; raise the limit "
+        "(DetectorOptions::max_image_pixels) if the image is genuine");
   CHECK(error_of([&] { decode_image(bmp_header(64, 64), "small.bmp", 1000); }).find("more than the limit of 1000") !=
         std::string::npos);
   CHECK(error_of([&] { decode_image({}, "empty.png"); }).find("empty.png: not a readable image") == 0);

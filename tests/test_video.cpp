@@ -78,7 +78,7 @@ VideoFacts read_back(const std::string& path) {
 
 Detector yolo_fastest(int threads = 1) {
   DetectorOptions options;
-  options.threads = threads;
+  options.network.threads = threads;
   options.labels = load_labels(kNames);
   return Detector(kCfg, kWeights, options);
 }

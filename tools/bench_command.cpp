@@ -66,7 +66,7 @@ double ms_since(std::chrono::steady_clock::time_point start) {
 
 int run_bench(const BenchArgs& args) {
   const Size size = parse_size(args.size);
-  NetworkOptions options{size.width, size.height, args.threads, parse_backend(args.backend)};
+  NetworkOptions options{size.width, size.height, args.threads, backend_option(args.backend)};
   options.winograd_memory_share = args.winograd_share;
   // Random weights are written to a temporary file before the clock starts,
   // so the load timed is the real one, from a file in the page cache.
@@ -98,7 +98,7 @@ int run_bench(const BenchArgs& args) {
   std::sort(times.begin(), times.end());
   const double median = times[times.size() / 2];
   const double bflops = network.graph().total_bflops();
-  const char* backend = network.backend() == Backend::Fast ? "fast" : "reference";
+  const std::string backend(backend_name(network.backend()));
   if (args.json) {
     const nlohmann::ordered_json json{{"cfg", args.cfg},
                                       {"input", to_string(network.input_shape())},
@@ -117,7 +117,7 @@ int run_bench(const BenchArgs& args) {
   } else {
     std::printf("%s %s, %s backend, %d threads: median %.2f ms (min %.2f, max %.2f) over %d runs, %.1f GFLOP/s; "
                 "load %.1f ms; peak RSS %.0f MB; OpenMP runtime %s\n",
-                args.cfg.c_str(), to_string(network.input_shape()).c_str(), backend, network.threads(), median,
+                args.cfg.c_str(), to_string(network.input_shape()).c_str(), backend.c_str(), network.threads(), median,
                 times.front(), times.back(), args.iters, bflops / (median / 1000.0), load_ms, peak_rss_mb(),
                 openmp_runtime_file().c_str());
   }

@@ -51,10 +51,23 @@ std::vector<int> parse_layer_list(const std::string& text, const Graph& graph) {
   return layers;
 }
 
-Backend parse_backend(const std::string& name) {
-  if (name == "auto") return Backend::Auto;
-  if (name == "fast") return Backend::Fast;
-  if (name == "ref" || name == "reference") return Backend::Reference;
+std::string in_cli_terms(std::string message) {
+  static const std::pair<std::string_view, std::string_view> kFlags[] = {
+      {"(GraphOptions::width and height)", "(--size WxH)"},
+      {"(NetworkOptions::max_activation_bytes)", "(--max-memory MiB)"},
+      {"(NetworkOptions::backend = Backend::Reference)", "(--backend ref)"},
+      {"(DetectorOptions::max_image_pixels)", "(--max-image-pixels)"},
+  };
+  for (const auto& [option, flag] : kFlags) {
+    for (std::size_t at = message.find(option); at != std::string::npos; at = message.find(option, at + flag.size())) {
+      message.replace(at, option.size(), flag);
+    }
+  }
+  return message;
+}
+
+Backend backend_option(const std::string& name) {
+  if (const std::optional<Backend> backend = parse_backend(name)) return *backend;
   throw UsageError("--backend '" + name + "' is unknown; use auto, fast or ref");
 }
 

@@ -25,7 +25,11 @@ Size parse_size(const std::string& text);
 std::vector<int> parse_layer_list(const std::string& text, const Graph& graph);
 
 // "auto", "fast" or "ref".
-Backend parse_backend(const std::string& name);
+Backend backend_option(const std::string& name);
+
+// A library message with the options it names (NetworkOptions::backend and
+// the like) replaced by the command-line flags that set them.
+std::string in_cli_terms(std::string message);
 
 // Builds the graph and reads the weights; WEIGHTS "-" means seeded random ones.
 Network load_network(const std::string& cfg_path, const std::string& weights_path, const NetworkOptions& options,

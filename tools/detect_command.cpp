@@ -82,13 +82,11 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
   return files;
 }
 
-std::optional<NmsKind> parse_nms_kind(const std::string& name) {
-  if (name == "default") return NmsKind::Default;
-  if (name == "greedynms") return NmsKind::Greedy;
-  if (name == "diounms") return NmsKind::Diou;
-  if (name == "cornersnms") return NmsKind::Corners;
+// nullopt: the cfg's own nms_kind.
+std::optional<NmsKind> nms_kind_option(const std::string& name) {
   if (name == "cfg") return std::nullopt;
-  throw UsageError("--nms-kind '" + name + "' is unknown; use default, greedynms, diounms, cornersnms or cfg");
+  if (const std::optional<NmsKind> kind = parse_nms_kind(name)) return kind;
+  throw UsageError("--nms-kind '" + name + "' is unknown; use " + std::string(kNmsKindNames) + ", or cfg");
 }
 
 // Six decimals, as Darknet's %f writes them.
@@ -227,10 +225,9 @@ int run_detect(const DetectArgs& args) {
   DetectorOptions options;
   options.threshold = args.threshold;
   options.nms = args.nms;
-  options.nms_kind = parse_nms_kind(args.nms_kind);
+  options.nms_kind = nms_kind_option(args.nms_kind);
   options.letterbox = args.letterbox;
   options.resize = parse_resize(args.resize);
-  options.threads = args.threads;
   if (!args.names.empty()) options.labels = load_labels(args.names);
   const std::optional<TileOptions> tiles = parse_tiles(args.tiles, args.tile_overlap);
   const bool video = is_video_run(args);
@@ -245,7 +242,7 @@ int run_detect(const DetectArgs& args) {
   }
 
   const Network network = load_network(args.cfg, args.weights,
-                                       NetworkOptions{size.width, size.height, args.threads, parse_backend(args.backend),
+                                       NetworkOptions{size.width, size.height, args.threads, backend_option(args.backend),
                                                       args.max_memory_mb << 20});
   const std::vector<int> heads = network.graph().head_layers();
   const Detector detector(network, options);

@@ -74,7 +74,7 @@ int run_forward(const ForwardArgs& args) {
   const Size size = parse_size(args.size);
   const Network network =
       load_network(args.cfg, args.weights,
-                   NetworkOptions{size.width, size.height, args.threads, parse_backend(args.backend), args.max_memory_mb << 20});
+                   NetworkOptions{size.width, size.height, args.threads, backend_option(args.backend), args.max_memory_mb << 20});
   const Graph& graph = network.graph();
   std::vector<int> layers = parse_layer_list(args.layers, graph);
   if (layers.empty()) layers = graph.head_layers();

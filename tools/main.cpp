@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
     std::cerr << "dusk: error: " << error.what() << "\n";
     return 2;
   } catch (const dusk::Error& error) {
-    std::cerr << "dusk: error: " << error.what() << "\n";
+    std::cerr << "dusk: error: " << dusk::cli::in_cli_terms(error.what()) << "\n";
     return 1;
   } catch (const std::bad_alloc&) {
     std::cerr << "dusk: error: out of memory; try a smaller input size\n";

@@ -128,7 +128,7 @@ int run_map_command(const MapArgs& args) {
   }
   const Size size = parse_size(args.size);
   Network network = load_network(args.cfg, args.weights,
-                                 NetworkOptions{size.width, size.height, args.threads, parse_backend(args.backend)});
+                                 NetworkOptions{size.width, size.height, args.threads, backend_option(args.backend)});
   MapRunOptions options;
   options.map = MapOptions{args.iou_threshold, args.points, args.threshold};
   if (args.letterbox) options.letterbox = true;

@@ -56,10 +56,10 @@ struct DetectorOptions {
   std::optional<NmsKind> nms_kind = NmsKind::Default;
   bool letterbox = false;        // keep the aspect ratio (Darknet's -letter_box)
   ResizeMethod resize = ResizeMethod::Darknet;  // how the image is scaled to the network
-  int width = 0;                 // network input size; 0: the cfg's
-  int height = 0;
-  int threads = 0;               // 0: all cores
-  Backend backend = Backend::Auto;
+  // How Detector(cfg, weights, options) loads the network: input size
+  // (0: the cfg's), threads, backend, memory limits. A Detector made from a
+  // Network uses that network's own.
+  NetworkOptions network;
   std::int64_t max_image_pixels = kMaxImagePixels;  // for detect(path)
   std::vector<std::string> labels;  // class names; empty: class ids
 };

@@ -49,6 +49,10 @@ struct Layer;
 int head_classes(const Layer& head);
 
 enum class NmsKind { Default, Greedy, Diou, Corners };
+// Darknet's nms_kind names: default, greedynms, diounms, cornersnms.
+std::string_view nms_kind_name(NmsKind kind);
+std::optional<NmsKind> parse_nms_kind(std::string_view name);  // nullopt: not a name
+inline constexpr std::string_view kNmsKindNames = "default, greedynms, diounms or cornersnms";
 // Which point of the box a [Gaussian_yolo] head predicts.
 enum class YoloPoint { Center, LeftTop, RightBottom };
 
@@ -199,6 +203,10 @@ struct Graph {
   bool letter_box = false;  // [net] letter_box: Darknet's map and demo letterbox the input
 
   std::vector<int> head_layers() const;  // yolo, Gaussian_yolo and region layers
+  // Per layer: the last layer that reads its output (-1: none), and how many
+  // input slots read it. What every runner needs to free buffers early.
+  std::vector<int> last_readers() const;
+  std::vector<int> reader_counts() const;
   // Bytes of layer outputs alive at once at the worst point of a forward
   // pass, each output freed after its last reader.
   std::int64_t peak_activation_bytes() const;

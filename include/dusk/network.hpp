@@ -2,7 +2,9 @@
 // A loaded network ready to run: the graph, its raw parameters, and the
 // folded form (BatchNorm merged into the convolution) the engine computes with.
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dusk/graph.hpp"
@@ -35,11 +37,17 @@ enum class Backend {
   Fast,       // oneDNN primitives, chosen at run time for this CPU's features
 };
 
+// "auto", "reference", "fast"; parse_backend also takes "ref". nullopt: not a name.
+std::string_view backend_name(Backend backend);
+std::optional<Backend> parse_backend(std::string_view name);
+
 struct NetworkOptions {
   int width = 0;   // 0: the cfg's [net] width
   int height = 0;  // 0: the cfg's [net] height
   int threads = 0;  // 0: default_threads(); calls made at the same time share them
-  Backend backend = Backend::Auto;  // DUSK_BACKEND=ref (or fast) in the environment overrides it
+  // Auto: DUSK_BACKEND=ref|fast in the environment picks, else Fast when
+  // built with oneDNN. An explicit choice is never overridden.
+  Backend backend = Backend::Auto;
   // Refuse networks whose layer outputs would need more memory than this
   // (Graph::peak_activation_bytes), before allocating any of it.
   std::int64_t max_activation_bytes = kDefaultMaxActivationBytes;

@@ -112,20 +112,19 @@ class PyDetector {
     options.threshold = thresh;
     options.nms = nms;
     options.letterbox = letterbox;
-    options.threads = threads;
-    options.width = width;
-    options.height = height;
+    options.network.threads = threads;
+    options.network.width = width;
+    options.network.height = height;
     options.labels = std::move(labels);
     if (!(thresh >= 0 && thresh <= 1) || !(nms >= 0 && nms <= 1)) {
       raise(Stage::General, "thresh and nms must each be between 0 and 1");
     }
-    dusk::Backend chosen = dusk::Backend::Auto;
-    if (backend == "fast") chosen = dusk::Backend::Fast;
-    else if (backend == "ref" || backend == "reference") chosen = dusk::Backend::Reference;
-    else if (backend != "auto") raise(Stage::General, "backend '" + backend + "' is unknown; use auto, fast or ref");
+    const std::optional<dusk::Backend> named = dusk::parse_backend(backend);
+    if (!named) raise(Stage::General, "backend '" + backend + "' is unknown; use auto, fast or ref");
+    options.network.backend = *named;
     dusk::Graph graph = without_gil(Stage::Cfg, [&] { return dusk::load_graph(cfg, dusk::GraphOptions{width, height}); });
     dusk::Network network = without_gil(Stage::Weights, [&] {
-      return dusk::Network::load(std::move(graph), weights, dusk::NetworkOptions{0, 0, threads, chosen});
+      return dusk::Network::load(std::move(graph), weights, options.network);
     });
     detector_.emplace(without_gil(Stage::Cfg, [&] { return dusk::Detector(std::move(network), options); }));
     const std::vector<int> heads = detector_->network().graph().head_layers();

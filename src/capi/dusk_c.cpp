@@ -68,9 +68,9 @@ dusk::DetectorOptions detector_options(const dusk_options* given) {
   options.threshold = o.threshold;
   options.nms = o.nms;
   options.letterbox = o.letterbox != 0;
-  options.width = o.width;
-  options.height = o.height;
-  options.threads = o.threads;
+  options.network.width = o.width;
+  options.network.height = o.height;
+  options.network.threads = o.threads;
   if (o.names_path != nullptr) options.labels = dusk::load_labels(o.names_path);
   return options;
 }
@@ -89,11 +89,11 @@ dusk_status create(const dusk_options* given, dusk_detector** out, GraphOf&& gra
   dusk_status status = guarded(DUSK_ERROR_ARGUMENT, [&] { options = detector_options(given); });
   if (status != DUSK_OK) return status;
   dusk::Graph graph;
-  status = guarded(DUSK_ERROR_CFG, [&] { graph = graph_of(dusk::GraphOptions{options.width, options.height}); });
+  status = guarded(DUSK_ERROR_CFG, [&] { graph = graph_of(dusk::GraphOptions{options.network.width, options.network.height}); });
   if (status != DUSK_OK) return status;
   std::optional<dusk::Network> network;
   status = guarded(DUSK_ERROR_WEIGHTS, [&] {
-    network.emplace(network_of(std::move(graph), dusk::NetworkOptions{0, 0, options.threads}));
+    network.emplace(network_of(std::move(graph), options.network));
   });
   if (status != DUSK_OK) return status;
   return guarded(DUSK_ERROR_CFG, [&] {  // a graph without detection heads

@@ -124,9 +124,7 @@ std::vector<Candidate> find_candidates(const Network& network, const DetectorOpt
 }  // namespace
 
 Detector::Detector(const std::string& cfg_path, const std::string& weights_path, DetectorOptions options)
-    : Detector(Network::load(cfg_path, weights_path,
-                             NetworkOptions{options.width, options.height, options.threads, options.backend}),
-               std::move(options)) {}
+    : Detector(Network::load(cfg_path, weights_path, options.network), std::move(options)) {}
 
 Detector::Detector(Network network, DetectorOptions options) : network_(std::move(network)), options_(std::move(options)) {
   check_options(options_);

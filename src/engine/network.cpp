@@ -45,11 +45,14 @@ struct Network::Impl {
 
 namespace {
 
+// The environment changes the default only: a program's explicit choice stands.
 Backend choose_backend(Backend requested) {
-  if (const char* forced = std::getenv("DUSK_BACKEND")) {
-    const std::string_view name(forced);
-    if (name == "ref" || name == "reference") return Backend::Reference;
-    if (name == "fast") requested = Backend::Fast;
+  if (const char* from_environment = std::getenv("DUSK_BACKEND"); requested == Backend::Auto && from_environment) {
+    const std::optional<Backend> named = parse_backend(from_environment);
+    if (!named) {
+      throw Error(cat("DUSK_BACKEND=", printable(from_environment), " is not a backend; use auto, fast or ref, or unset it"));
+    }
+    requested = *named;
   }
   if (requested == Backend::Reference) return Backend::Reference;
   if (!fast_backend_compiled()) {
@@ -62,17 +65,28 @@ Backend choose_backend(Backend requested) {
   return Backend::Fast;
 }
 
-int choose_threads(int requested) { return requested > 0 ? requested : default_threads(); }
+}  // namespace
 
-std::vector<int> last_readers(const Graph& graph) {
-  std::vector<int> last(graph.layers.size(), -1);
-  for (const Layer& layer : graph.layers) {
-    for (const int producer : layer.inputs) {
-      if (producer >= 0) last[static_cast<std::size_t>(producer)] = layer.index;
-    }
+std::string_view backend_name(Backend backend) {
+  switch (backend) {
+    case Backend::Auto: return "auto";
+    case Backend::Reference: return "reference";
+    case Backend::Fast: return "fast";
   }
-  return last;
+  return "auto";
 }
+
+std::optional<Backend> parse_backend(std::string_view name) {
+  if (name == "ref") return Backend::Reference;
+  for (const Backend backend : {Backend::Auto, Backend::Reference, Backend::Fast}) {
+    if (name == backend_name(backend)) return backend;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+int choose_threads(int requested) { return requested > 0 ? requested : default_threads(); }
 
 // Counts a call in while it runs, so concurrent calls can share the cores.
 class ActiveCall {
@@ -144,15 +158,14 @@ Network::Network(Graph graph, Weights weights, const NetworkOptions& options, co
   if (activations > options.max_activation_bytes) {
     throw Error(cat(graph.source, ": at ", graph.input.w, "x", graph.input.h, " the layer outputs need ",
                     activations >> 20, " MiB, more than the limit of ", options.max_activation_bytes >> 20,
-                    " MiB; use a smaller input size, or raise the limit (--max-memory, "
-                    "NetworkOptions::max_activation_bytes)"));
+                    " MiB; use a smaller input size, or raise the limit (NetworkOptions::max_activation_bytes)"));
   }
   impl->folded.reserve(graph.layers.size());
   for (const Layer& layer : graph.layers) {
     LayerParams& params = weights.layers[static_cast<std::size_t>(layer.index)];
     impl->folded.push_back(fold_layer_taking_weights(layer, params, graph.source));
   }
-  impl->last_reader = last_readers(graph);
+  impl->last_reader = graph.last_readers();
   limit_openmp_spinning();  // the load runs OpenMP teams too (kernel reorders)
   impl->threads = choose_threads(options.threads);
   impl->adapt_threads = options.threads == 0;

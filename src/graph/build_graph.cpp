@@ -31,7 +31,7 @@ Shape read_network_input(const Cfg& cfg, const GraphOptions& options, bool& lett
   for (const auto& [key, side] : {std::pair{"width", input.w}, std::pair{"height", input.h}}) {
     if (side > kMaxInputSide) {
       throw Error(cat(reader.where(key), ": [net] ", key, "=", side, " is larger than dusk's limit of ", kMaxInputSide,
-                      " (dusk::kMaxInputSide); give a smaller input size with --size"));
+                      " (dusk::kMaxInputSide); give a smaller input size (GraphOptions::width and height)"));
     }
   }
   input.c = reader.get_int("channels", 3, 1, kMaxChannels);
@@ -44,7 +44,7 @@ Shape read_network_input(const Cfg& cfg, const GraphOptions& options, bool& lett
   if (options.width > 0) input.w = options.width;
   if (options.height > 0) input.h = options.height;
   if (input.w == 0 || input.h == 0) {
-    throw Error(cat(reader.where(), ": [net] gives no width= and height=; set them, or give the input size (--size WxH)"));
+    throw Error(cat(reader.where(), ": [net] gives no width= and height=; set them, or give the input size (GraphOptions::width and height)"));
   }
   return input;
 }
@@ -78,13 +78,28 @@ std::vector<int> Graph::head_layers() const {
   return heads;
 }
 
-std::int64_t Graph::peak_activation_bytes() const {
-  std::vector<int> last_reader(layers.size(), -1);
+std::vector<int> Graph::last_readers() const {
+  std::vector<int> last(layers.size(), -1);
   for (const Layer& layer : layers) {
     for (const int producer : layer.inputs) {
-      if (producer >= 0) last_reader[static_cast<std::size_t>(producer)] = layer.index;
+      if (producer >= 0) last[static_cast<std::size_t>(producer)] = layer.index;
     }
   }
+  return last;
+}
+
+std::vector<int> Graph::reader_counts() const {
+  std::vector<int> count(layers.size(), 0);
+  for (const Layer& layer : layers) {
+    for (const int producer : layer.inputs) {
+      if (producer >= 0) ++count[static_cast<std::size_t>(producer)];
+    }
+  }
+  return count;
+}
+
+std::int64_t Graph::peak_activation_bytes() const {
+  std::vector<int> last_reader = last_readers();
   std::int64_t live = input.size();
   std::int64_t peak = live;
   for (const Layer& layer : layers) {

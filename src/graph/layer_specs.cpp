@@ -172,12 +172,9 @@ ParsedLayer parse_reorg(SectionReader& reader, int index) {
 
 NmsKind read_nms_kind(SectionReader& reader, int index) {
   const std::string name = reader.get_string("nms_kind", "default");
-  if (name == "default") return NmsKind::Default;
-  if (name == "greedynms") return NmsKind::Greedy;
-  if (name == "diounms") return NmsKind::Diou;
-  if (name == "cornersnms") return NmsKind::Corners;
+  if (const std::optional<NmsKind> kind = parse_nms_kind(name)) return *kind;
   throw Error(cat(reader.where("nms_kind"), ": ", layer_label(reader, index), " nms_kind=", printable(name),
-                  " is unknown; expected default, greedynms, diounms or cornersnms"));
+                  " is unknown; expected ", kNmsKindNames));
 }
 
 std::vector<float> read_anchors(SectionReader& reader, int index, int count, std::string_view count_key) {

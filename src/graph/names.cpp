@@ -54,6 +54,23 @@ bool equals_ignoring_case(std::string_view a, std::string_view b) {
 
 }  // namespace
 
+std::string_view nms_kind_name(NmsKind kind) {
+  switch (kind) {
+    case NmsKind::Default: return "default";
+    case NmsKind::Greedy: return "greedynms";
+    case NmsKind::Diou: return "diounms";
+    case NmsKind::Corners: return "cornersnms";
+  }
+  return "default";
+}
+
+std::optional<NmsKind> parse_nms_kind(std::string_view name) {
+  for (const NmsKind kind : {NmsKind::Default, NmsKind::Greedy, NmsKind::Diou, NmsKind::Corners}) {
+    if (name == nms_kind_name(kind)) return kind;
+  }
+  return std::nullopt;
+}
+
 std::string to_string(const Shape& shape) { return cat(shape.c, "x", shape.h, "x", shape.w); }
 
 std::string_view activation_name(Activation activation) {

@@ -32,7 +32,7 @@ Image decode_image(const std::vector<unsigned char>& bytes, const std::string& s
   if (std::int64_t{width} * height > max_pixels) {
     throw Error(cat(source, ": image is ", width, "x", height, " = ", std::int64_t{width} * height,
                     " pixels, more than the limit of ", max_pixels,
-                    "; raise it with --max-image-pixels if the image is genuine"));
+                    "; raise the limit (DetectorOptions::max_image_pixels) if the image is genuine"));
   }
   // Decoded in the file's own channel count: stb's conversion of 16-bit
   // PNM files to another count reads out of bounds, so dusk converts itself.

@@ -145,13 +145,7 @@ class Builder {
  public:
   Builder(const Graph& graph, std::vector<FoldedLayer>& folded, FastPlan::Impl& plan, FastWeights& weights)
       : graph_(graph), folded_(folded), plan_(plan), weights_(*weights.impl), layer_value_(graph.layers.size(), -1),
-        readers_(graph.layers.size(), 0), kept_(graph.layers.size(), false) {
-    for (const Layer& layer : graph.layers) {
-      for (const int producer : layer.inputs) {
-        if (producer >= 0) ++readers_[static_cast<std::size_t>(producer)];
-      }
-    }
-  }
+        readers_(graph.reader_counts()), kept_(graph.layers.size(), false) {}
 
   void build(const std::vector<int>& keep) {
     for (const int index : keep) kept_[static_cast<std::size_t>(index)] = true;
@@ -289,7 +283,7 @@ class Builder {
     }
     if (layer.kind == LayerKind::Convolutional && kernel.empty()) {
       throw Error(cat(graph_.describe(layer.index), ": its kernel now lives only in oneDNN's layout, which this plan "
-                      "could not use; run with --backend ref and report this"));
+                      "could not use; use the reference backend (NetworkOptions::backend = Backend::Reference) and report this"));
     }
     std::vector<int> reads;
     std::vector<Shape> shapes;
@@ -347,7 +341,7 @@ class Builder {
     const bool deferred = !source && folded_weights.empty() && weights_.kernel_source;
     if (!source && folded_weights.empty() && !deferred) {
       throw Error(cat(graph_.describe(layer), ": its kernel now lives only in a Winograd layout oneDNN cannot convert; "
-                      "run with --backend ref and report this"));
+                      "use the reference backend (NetworkOptions::backend = Backend::Reference) and report this"));
     }
     const std::size_t floats = user_desc.get_size() / sizeof(float);
     float* plain = deferred ? static_cast<float*>(weights_.kernel_buffer.data()) : folded_weights.data();
@@ -723,7 +717,7 @@ std::unique_ptr<FastPlan> FastPlan::build(const Graph& graph, std::vector<Folded
     Builder(graph, folded, *impl, weights).build(keep);
   } catch (const dnnl::error& error) {
     throw Error(cat(graph.source, ": oneDNN could not compile the network (", error.what(),
-                    "); run it on the reference kernels with --backend ref"));
+                    "); run it on the reference backend (NetworkOptions::backend = Backend::Reference)"));
   }
   return std::unique_ptr<FastPlan>(new FastPlan(std::move(impl)));
 }
@@ -746,7 +740,7 @@ std::vector<Tensor> FastPlan::run(const Tensor& input) const {
     frame->stream().wait();
   } catch (const dnnl::error& error) {
     throw Error(cat("oneDNN failed while running the network (", error.what(),
-                    "); run it on the reference kernels with --backend ref"));
+                    "); run it on the reference backend (NetworkOptions::backend = Backend::Reference)"));
   }
 
   std::vector<Tensor> outputs;
