@@ -1,0 +1,118 @@
+// Convolutions as oneDNN primitives: direct (bias, activation and a
+// following shortcut fused) or Winograd, kernels from the kernel cache.
+#include <cstring>
+
+#include "engine/dnnl/plan_builder.hpp"
+
+namespace dusk::fast {
+
+using dnnl::algorithm;
+using dnnl::memory;
+using dnnl::prop_kind;
+
+const Layer* Builder::fusable_shortcut(const Layer& layer) const {
+  if (layer.kind != LayerKind::Convolutional) return nullptr;
+  const std::size_t next = static_cast<std::size_t>(layer.index) + 1;
+  if (next >= graph_.layers.size() || kept_[static_cast<std::size_t>(layer.index)]) return nullptr;
+  const Layer& shortcut = graph_.layers[next];
+  if (shortcut.kind != LayerKind::Shortcut || shortcut.inputs.front() != layer.index) return nullptr;
+  const ShortcutSpec& spec = shortcut.as<ShortcutSpec>();
+  if (spec.from.size() != 1 || spec.weights_type != ShortcutWeights::None) return nullptr;
+  if (graph_.layers[static_cast<std::size_t>(spec.from.front())].out != layer.out) return nullptr;
+  if (readers_[static_cast<std::size_t>(layer.index)] != 1) return nullptr;
+  return &shortcut;
+}
+
+bool Builder::build_convolution(const Layer& layer, const Layer* shortcut) {
+  const bool convertible = kernels_.can_make_layout(layer.index, folded_[static_cast<std::size_t>(layer.index)].weights);
+  if (!convertible && !kernels_.winograd_layout(layer.index)) return false;
+  const ConvDesc conv(layer);
+  if (winograd_[static_cast<std::size_t>(layer.index)] && build_winograd(layer, conv, shortcut)) return true;
+  return convertible && build_direct(layer, conv, shortcut);
+}
+
+bool Builder::build_direct(const Layer& layer, const ConvDesc& conv, const Layer* shortcut) {
+  const ConvSpec& s = layer.as<ConvSpec>();
+  dnnl::post_ops ops;
+  const bool activation_fused = append_activation(ops, s.activation);
+  dnnl::convolution_forward::primitive_desc pd;
+  try {
+    pd = conv.make(algorithm::convolution_direct, conv.src_any, conv.weights_any, conv.dst_any, attributes(ops),
+                   plan_.engine);
+  } catch (const dnnl::error&) {
+    return false;
+  }
+  if (is_reference_impl(pd)) return false;  // oneDNN's own plain loops are slower than ours
+
+  int from = -1;
+  int shortcut_post_op = -1;
+  if (shortcut != nullptr) {
+    if (!activation_fused) return false;  // the add must come after the activation
+    const ShortcutSpec& spec = shortcut->as<ShortcutSpec>();
+    const Desc dst = pd.dst_desc();
+    dnnl::post_ops fused = ops;
+    shortcut_post_op = fused.len();
+    fused.append_binary(algorithm::binary_add, dst);
+    if (!append_activation(fused, spec.activation)) return false;
+    try {
+      pd = conv.make(algorithm::convolution_direct, conv.src_any, conv.weights_any, dst, attributes(fused),
+                     plan_.engine);
+    } catch (const dnnl::error&) {
+      return false;
+    }
+    if (is_reference_impl(pd)) return false;  // fusing would cost more than it saves
+    from = as_desc(value_of(spec.from.front()), dst);
+  }
+
+  const int src = as_desc(value_of(layer.inputs.front()), pd.src_desc());
+  const int dst = add_value(pd.dst_desc(), layer.out);
+  std::vector<int> reads = {src};
+  ValueArgs args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
+  if (from >= 0) {
+    args.emplace_back(DNNL_ARG_ATTR_MULTIPLE_POST_OP(shortcut_post_op) | DNNL_ARG_SRC_1, from);
+    reads.push_back(from);
+  }
+  add_convolution(layer, conv, pd, std::move(args), std::move(reads), dst);
+  const int result = activation_fused ? dst : apply_activation_step(dst, s.activation);
+  layer_value_[static_cast<std::size_t>(layer.index)] = result;
+  if (shortcut != nullptr) {
+    layer_value_[static_cast<std::size_t>(layer.index)] = -1;  // never materialised
+    layer_value_[static_cast<std::size_t>(shortcut->index)] = result;
+  }
+  return true;
+}
+
+bool Builder::build_winograd(const Layer& layer, const ConvDesc& conv, const Layer* shortcut) {
+  const ConvSpec& s = layer.as<ConvSpec>();
+  const std::optional<Desc> stored = kernels_.winograd_layout(layer.index);
+  dnnl::post_ops ops;
+  const bool relu = s.activation == Activation::Relu || s.activation == Activation::Linear;
+  if (relu) append_activation(ops, s.activation);
+  dnnl::convolution_forward::primitive_desc pd;
+  try {
+    pd = conv.make(algorithm::convolution_winograd, conv.src_any, stored ? *stored : conv.weights_any, conv.dst_any,
+                   attributes(ops), plan_.engine);
+  } catch (const dnnl::error&) {
+    return false;  // this plan's thread count may want another layout than the stored one
+  }
+  if (is_reference_impl(pd)) return false;
+  const int src = as_desc(value_of(layer.inputs.front()), pd.src_desc());
+  const int dst = add_value(pd.dst_desc(), layer.out);
+  add_convolution(layer, conv, pd, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}}, {src}, dst);
+  layer_value_[static_cast<std::size_t>(layer.index)] = relu ? dst : activate_in_place(dst, s.activation);
+  if (shortcut != nullptr) build_layer(*shortcut);
+  return true;
+}
+
+void Builder::add_convolution(const Layer& layer, const ConvDesc& conv, const dnnl::convolution_forward::primitive_desc& pd,
+                     ValueArgs args, std::vector<int> reads, int dst) {
+  FoldedLayer& params = folded_[static_cast<std::size_t>(layer.index)];
+  memory weights = kernels_.in_layout(layer.index, graph_.describe(layer.index), conv.user_weights, params.weights,
+                                      pd.weights_desc());
+  memory biases(conv.bias, plan_.engine);
+  std::memcpy(biases.get_data_handle(), params.biases.data(), params.biases.size() * sizeof(float));
+  add_primitive(dnnl::convolution_forward(pd), pd, std::move(args),
+                {{DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_BIAS, biases}}, std::move(reads), {dst});
+}
+
+}  // namespace dusk::fast

@@ -1,0 +1,65 @@
+// [route]: concatenation of whole tensors, and the channel slice of
+// groups/group_id, kept in the producers' layout.
+#include "engine/dnnl/plan_builder.hpp"
+
+namespace dusk::fast {
+
+using dnnl::algorithm;
+using dnnl::memory;
+using dnnl::prop_kind;
+
+bool Builder::build_route(const Layer& layer) {
+  const RouteSpec& s = layer.as<RouteSpec>();
+  if (s.layers.size() == 1 && s.groups == 1) {  // a plain reference to another layer
+    layer_value_[static_cast<std::size_t>(layer.index)] = value_of(s.layers.front());
+    return true;
+  }
+  if (s.layers.size() == 1) return build_channel_slice(layer);
+  if (s.groups != 1) return false;
+  std::vector<int> sources;
+  std::vector<Desc> descs;
+  for (const int producer : s.layers) {
+    sources.push_back(value_of(producer));
+    descs.push_back(plan_.values[static_cast<std::size_t>(sources.back())].desc);
+  }
+  dnnl::concat::primitive_desc pd;
+  try {
+    pd = dnnl::concat::primitive_desc(Desc(dims_of(layer.out), kF32, tag_of(descs.front())), 1, descs,
+                                      plan_.engine, attributes());
+  } catch (const dnnl::error&) {
+    return false;
+  }
+  const int dst = add_value(pd.dst_desc(), layer.out);
+  ValueArgs args = {{DNNL_ARG_DST, dst}};
+  for (std::size_t i = 0; i < sources.size(); ++i) args.emplace_back(DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), sources[i]);
+  add_primitive(dnnl::concat(pd), pd, args, {}, sources, {dst});
+  layer_value_[static_cast<std::size_t>(layer.index)] = dst;
+  return true;
+}
+
+bool Builder::build_channel_slice(const Layer& layer) {
+  const RouteSpec& s = layer.as<RouteSpec>();
+  const int source = value_of(s.layers.front());
+  if (source == 0) return false;  // views of the caller's input are not supported
+  const Desc whole = plan_.values[static_cast<std::size_t>(source)].desc;  // a copy: add_value may reallocate
+  Desc slice;
+  try {
+    slice = whole.submemory_desc(dims_of(layer.out), {0, memory::dim{layer.out.c} * s.group_id, 0, 0});
+  } catch (const dnnl::error&) {
+    return false;  // the slice does not start on a channel block
+  }
+  const int view = add_value(slice, layer.out, source);
+  const Desc dst_desc(dims_of(layer.out), kF32, tag_of(whole));
+  dnnl::reorder::primitive_desc pd;
+  try {
+    pd = dnnl::reorder::primitive_desc(plan_.engine, slice, plan_.engine, dst_desc, attributes());
+  } catch (const dnnl::error&) {
+    return false;
+  }
+  const int dst = add_value(dst_desc, layer.out);
+  add_primitive(dnnl::reorder(pd), pd, {{DNNL_ARG_FROM, view}, {DNNL_ARG_TO, dst}}, {}, {view}, {dst});
+  layer_value_[static_cast<std::size_t>(layer.index)] = dst;
+  return true;
+}
+
+}  // namespace dusk::fast
