@@ -1,5 +1,6 @@
 #include "engine/dnnl/kernel_cache.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "dusk/error.hpp"
@@ -94,7 +95,8 @@ dnnl::memory FastWeights::Impl::in_layout(int layer, const std::string& describe
     stream.wait();
   }
   reordered_.emplace_back(layer, wanted, target);
-  const bool keep_plain = fast::is_winograd_layout(wanted) && network_threads_ > 1;
+  const bool pinned = std::find(pinned_.begin(), pinned_.end(), layer) != pinned_.end();
+  const bool keep_plain = pinned || (fast::is_winograd_layout(wanted) && network_threads_ > 1);
   if (keep_plain && deferred) {  // populated up front: one fault per huge page, not per 4 KiB
     resize_prefaulted(plain, floats);
     std::memcpy(plain.data(), kernel, floats * sizeof(float));
@@ -103,11 +105,25 @@ dnnl::memory FastWeights::Impl::in_layout(int layer, const std::string& describe
   return target;
 }
 
-bool FastWeights::Impl::reload_plain(int layer, std::vector<float>& plain, std::size_t floats) {
+bool FastWeights::Impl::pin_plain(int layer, const Desc& user, std::vector<float>& plain) {
   const std::lock_guard<std::mutex> lock(mutex_);
-  if (!kernel_source_) return false;
-  plain.resize(floats);
-  kernel_source_(layer, plain.data());
+  if (plain.empty()) {
+    std::optional<dnnl::memory> stored_plainly;
+    for (const auto& [index, desc, stored] : reordered_) {
+      if (index == layer && !fast::is_winograd_layout(desc)) stored_plainly = stored;
+    }
+    if (!kernel_source_ && !stored_plainly) return false;
+    resize_prefaulted(plain, user.get_size() / sizeof(float));
+    if (kernel_source_) {
+      kernel_source_(layer, plain.data());
+    } else {  // back out of a blocked layout: a reorder both ways is exact
+      dnnl::memory target(user, engine, plain.data());
+      dnnl::stream stream(engine);
+      dnnl::reorder(*stored_plainly, target).execute(stream, *stored_plainly, target);
+      stream.wait();
+    }
+  }
+  if (std::find(pinned_.begin(), pinned_.end(), layer) == pinned_.end()) pinned_.push_back(layer);
   return true;
 }
 

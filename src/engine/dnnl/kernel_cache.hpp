@@ -7,10 +7,13 @@
 // Lifetime of a kernel: it starts as the folded plain kernel in the
 // network's FoldedLayer (or, while Network::load runs, still in the weights
 // file, read through the kernel source). The first layout made from it is
-// stored here and the plain copy is released, except when only a Winograd
-// layout would be left on a network that may need another (oneDNN can
-// reorder into Winograd layouts, never out of them); later layouts are made
-// from a stored non-Winograd one.
+// stored here and the plain copy is released, unless
+//   - a plan runs the layer on the reference kernels (they read the plain
+//     copy for as long as the network lives: pin_plain), or
+//   - only a Winograd layout would be left on a network that may need
+//     another (oneDNN reorders into Winograd layouts, never out of them).
+// Later layouts are made from a stored non-Winograd one, and a released plain
+// copy is restored from one when a reference step needs it again.
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <mutex>
@@ -50,9 +53,11 @@ struct FastWeights::Impl {
   // `describe` names the layer in errors.
   dnnl::memory in_layout(int layer, const std::string& describe, const Desc& user, std::vector<float>& plain,
                          const Desc& wanted);
-  // Refills an emptied plain kernel of `floats` from the kernel source, for a
-  // layer that must run on the reference kernels; false when no source is set.
-  bool reload_plain(int layer, std::vector<float>& plain, std::size_t floats);
+  // For a layer a plan runs on the reference kernels: refills `plain` (plain
+  // layout `user`) if an earlier plan released it, from the kernel source or
+  // a stored non-Winograd layout, and keeps it from being released again.
+  // False when it cannot be restored (only a Winograd layout is left).
+  bool pin_plain(int layer, const Desc& user, std::vector<float>& plain);
 
  private:
   mutable std::mutex mutex_;
@@ -61,6 +66,7 @@ struct FastWeights::Impl {
   int network_threads_ = 1;
   double winograd_memory_share_ = kDefaultWinogradMemoryShare;
   std::optional<std::vector<bool>> winograd_;
+  std::vector<int> pinned_;     // layers whose plain kernel reference steps read
   KernelSource kernel_source_;  // while loading: deferred kernels
   AlignedBuffer kernel_buffer_;  // where they are read into, one at a time
 };

@@ -134,15 +134,14 @@ void Builder::build_layer(const Layer& layer) {
 }
 
 void Builder::build_reference(const Layer& layer) {
-  // A kernel handed to oneDNN by an earlier plan is gone from `folded_`;
-  // oneDNN accepted it then and must again, so this is a bug, not an input.
+  // The reference kernel reads the plain folded kernel for as long as the
+  // network lives: the cache restores it if an earlier plan released it, and
+  // keeps later plans from releasing it.
   std::vector<float>& kernel = folded_[static_cast<std::size_t>(layer.index)].weights;
-  if (layer.kind == LayerKind::Convolutional && kernel.empty()) {
-    kernels_.reload_plain(layer.index, kernel, ConvDesc(layer).user_weights.get_size() / sizeof(float));
-  }
-  if (layer.kind == LayerKind::Convolutional && kernel.empty()) {
-    throw Error(cat(graph_.describe(layer.index), ": its kernel now lives only in oneDNN's layout, which this plan "
-                    "could not use; use the reference backend (NetworkOptions::backend = Backend::Reference) and report this"));
+  if (layer.kind == LayerKind::Convolutional && !kernels_.pin_plain(layer.index, ConvDesc(layer).user_weights, kernel)) {
+    throw Error(cat(graph_.describe(layer.index), ": its kernel now lives only in a Winograd layout, which this plan "
+                    "could not use; use the reference backend (NetworkOptions::backend = Backend::Reference) and "
+                    "report this"));
   }
   std::vector<int> reads;
   std::vector<Shape> shapes;
