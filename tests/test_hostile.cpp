@@ -64,7 +64,7 @@ TEST_CASE("graph limits name the limit and how to raise it") {
                               "cfg this deep needs a rebuild with a larger limit");
   CHECK(error_of_cfg("[net]\nwidth=20000\nheight=8\n[empty]\n") ==
         "h.cfg:2: [net] width=20000 is larger than dusk's limit of 16384 (dusk::kMaxInputSide); give a smaller input "
-        "size with --size");
+        "size (GraphOptions::width and height)");
   CHECK(error_of_cfg("[net]\nwidth=8\nheight=8\n[convolutional]\nfilters=70000\n") ==
         "h.cfg:5: [convolutional] filters=70000 is invalid; expected an integer from 1 to 65536");
   CHECK(error_of_cfg("[net]\nwidth=8\nheight=8\n[convolutional]\nsize=65\n") ==
