@@ -2,6 +2,8 @@
 // semantics; parameters are BatchNorm-folded as the engine folds them.
 #include <onnx/checker.h>
 
+#include <limits>
+
 #include <nlohmann/json.hpp>
 
 #include "dusk/error.hpp"
@@ -131,13 +133,37 @@ class Lowering {
         const std::string gate = scalar_op("Add", b_.node("Tanh", {inner}, t + "_tanh"), 1.f, t + "_gate");
         return b_.node("Mul", {scalar_op("Mul", x, 0.5f, t + "_halfx"), gate}, t);
       }
-      case Activation::Stair:
-      case Activation::NormalizeChannels:
+      case Activation::Stair: {  // floor(x/2), plus x - floor(x) where floor(x) is odd (C's fmod)
+        const std::string n = b_.node("Floor", {x}, t + "_floor");
+        const std::string half = b_.node("Floor", {scalar_op("Mul", x, 0.5f, t + "_half")}, t + "_half_floor");
+        const std::string parity = b_.node("Mod", {n, b_.scalar(t + "_two", 2.f)}, t + "_parity", {attr("fmod", std::int64_t{1})});
+        const std::string even = b_.node("Equal", {parity, b_.scalar(t + "_zero", 0.f)}, t + "_even");
+        const std::string odd = b_.node("Add", {b_.node("Sub", {x, n}, t + "_frac"), half}, t + "_odd");
+        return b_.node("Where", {even, half, odd}, t);
+      }
+      case Activation::NormalizeChannels: {  // positive parts over their sum across channels (+0.0001)
+        const std::string positive = b_.node("Relu", {x}, t + "_positive");
+        return b_.node("Div", {positive, channel_sum(positive, t)}, t);
+      }
       case Activation::NormalizeChannelsSoftmax:
-      case Activation::NormalizeChannelsSoftmaxMaxval:
+      case Activation::NormalizeChannelsSoftmaxMaxval: {  // exp over its sum across channels (+0.0001)
+        std::string shifted = x;
+        if (a == Activation::NormalizeChannelsSoftmaxMaxval) {
+          const std::string max = b_.node("ReduceMax", {x}, t + "_max", {attr("axes", I64{1}), attr("keepdims", std::int64_t{1})});
+          shifted = b_.node("Sub", {x, max}, t + "_shifted");
+        }
+        const std::string e = b_.node("Exp", {shifted}, t + "_exp");
+        return b_.node("Div", {e, channel_sum(e, t)}, t);
+      }
       case Activation::Count: break;
     }
     refuse(cat("activation ", activation_name(a), " is not exported (no exact form from standard operators)"));
+  }
+
+  // Darknet's per-pixel channel sum for its normalize_channels family, 0.0001 added.
+  std::string channel_sum(const std::string& x, const std::string& t) {
+    const std::string sum = b_.node("ReduceSum", {x, b_.ints(t + "_axes", {1})}, t + "_sum", {attr("keepdims", std::int64_t{1})});
+    return scalar_op("Add", sum, 0.0001f, t + "_sum_eps");
   }
 
   std::string convolution(const Layer& layer, const std::string& x) {
@@ -166,7 +192,7 @@ class Lowering {
   // Darknet pads `padding` in all, padding/2 before; cells outside are skipped.
   std::string pool(const Layer& layer, const std::string& x, const char* op) {
     const PoolSpec& spec = layer.as<PoolSpec>();
-    if (spec.maxpool_depth) refuse("maxpool_depth=1 is not exported");
+    if (spec.maxpool_depth) return maxpool_depth(layer, x);
     const std::int64_t before = spec.padding / 2;
     const std::int64_t after = spec.padding - before;
     std::vector<onnx_export::Attribute> attributes = {attr("kernel_shape", I64{spec.size, spec.size}),
@@ -174,6 +200,21 @@ class Lowering {
                                                       attr("pads", I64{before, before, after, after})};
     if (std::string(op) == "AveragePool") attributes.push_back(attr("count_include_pad", std::int64_t{0}));
     return b_.node(op, {x}, tag_, attributes);
+  }
+
+  // out[g] = max over channels k = g, g + G, g + 2G, ... (G output channels):
+  // pad the channels to a multiple of G with the lowest float, group, reduce.
+  std::string maxpool_depth(const Layer& layer, const std::string& x) {
+    const std::int64_t groups = layer.out.c;
+    const std::int64_t rows = (layer.in.c + groups - 1) / groups;
+    std::string y = x;
+    if (rows * groups != layer.in.c) {
+      y = b_.node("Pad", {y, b_.ints(tag_ + "_pads", {0, 0, 0, 0, 0, rows * groups - layer.in.c, 0, 0}),
+                          b_.scalar(tag_ + "_lowest", std::numeric_limits<float>::lowest())},
+                  tag_ + "_padded");
+    }
+    y = b_.node("Reshape", {y, b_.ints(tag_ + "_rows", {0, rows, groups, layer.in.h, layer.in.w})}, tag_ + "_grouped");
+    return b_.node("ReduceMax", {y}, tag_, {attr("axes", I64{1}), attr("keepdims", std::int64_t{0})});
   }
 
   template <class Input>
