@@ -40,6 +40,7 @@ constexpr int kSide = 128;  // every public cfg exports at this size; small enou
 const std::map<std::string, std::string> kOpenCvCannotImport = {
     {"yolov2.cfg", "its [reorg] is one Gather over the flattened tensor, which OpenCV 4.6 does not import"},
     {"layer-mix.cfg", "its [reorg] is one Gather over the flattened tensor, which OpenCV 4.6 does not import"},
+    {"rare-kinds.cfg", "stair needs ONNX's Mod, which OpenCV 4.6 does not import"},
 };
 
 std::string shell_quote(const std::string& s) { return "'" + s + "'"; }
@@ -168,7 +169,7 @@ void check_export(const std::string& cfg_path, const std::string& weights_arg, i
     net = cv::dnn::readNetFromONNX(model_path);
   } catch (const cv::Exception& error) {
     const auto known = kOpenCvCannotImport.find(cfg_name);
-    INFO("OpenCV: " << error.what());
+    INFO("OpenCV: " << std::string(error.what()));
     REQUIRE(known != kOpenCvCannotImport.end());
     MESSAGE(cfg_name << ": OpenCV " CV_VERSION " not compared: " << known->second << "; ONNX Runtime was");
     return;
