@@ -22,6 +22,7 @@
 #include <set>
 
 #include "dusk/dusk.hpp"
+#include "detect/candidates.hpp"
 #include "dusk/export.hpp"
 #include "export/onnx_builder.hpp"
 #include "support/compare.hpp"
@@ -394,6 +395,22 @@ std::string export_model(const std::string& cfg, const std::string& weights, con
   return out;
 }
 
+// The candidates ONNX NonMaxSuppression picked (its `selected` rows), each
+// with its class, probability and box mapped to the (stretched) image.
+std::vector<Scored> nms_picks(const std::map<std::string, RuntimeOutput>& runtime, const Image& image, const Shape& net) {
+  const RuntimeOutput& selected = runtime.at("selected");
+  REQUIRE(selected.dims.size() == 2);
+  const std::vector<Scored> all = tail_candidates(runtime.at("boxes"), runtime.at("class_scores"), -1.f, image.w, image.h, net, false);
+  const std::int64_t classes = runtime.at("class_scores").dims.at(2);
+  std::vector<Scored> picks;
+  for (std::int64_t m = 0; m < selected.dims[0]; ++m) {
+    const std::int64_t* row = &selected.ints[static_cast<std::size_t>(3 * m)];
+    CHECK(row[0] == 0);  // the only image of the batch
+    picks.push_back(all[static_cast<std::size_t>(row[2] * classes + row[1])]);
+  }
+  return picks;
+}
+
 const char* const kSampleImages[] = {"dog.jpg", "person.jpg", "horses.jpg", "eagle.jpg", "giraffe.jpg"};
 
 }  // namespace
@@ -484,21 +501,13 @@ TEST_CASE("export --nms: ONNX NonMaxSuppression keeps what the Detector keeps") 
     const Image image = load_image(test::darknet_data(name));
     const std::vector<ScoredBox> ours = detector.scored_boxes(image);
     const auto runtime = run_onnx_runtime(model, detector.fit_to_network(image).data, 1, net);
-    const RuntimeOutput& selected = runtime.at("selected");
-    const std::vector<Scored> all = tail_candidates(runtime.at("boxes"), runtime.at("class_scores"), -1.f, image.w, image.h, net, false);
-    const std::int64_t classes = runtime.at("class_scores").dims.at(2);
-    REQUIRE(selected.dims.size() == 2);
-    CHECK(static_cast<std::size_t>(selected.dims[0]) == ours.size());
-    for (std::int64_t m = 0; m < selected.dims[0]; ++m) {
-      const std::int64_t batch = selected.ints[static_cast<std::size_t>(3 * m)];
-      const std::int64_t cls = selected.ints[static_cast<std::size_t>(3 * m + 1)];
-      const std::int64_t box = selected.ints[static_cast<std::size_t>(3 * m + 2)];
-      CHECK(batch == 0);
-      const Scored& s = all[static_cast<std::size_t>(box * classes + cls)];
+    const std::vector<Scored> picks = nms_picks(runtime, image, net);
+    CHECK(picks.size() == ours.size());
+    for (const Scored& s : picks) {
       const bool kept = std::any_of(ours.begin(), ours.end(), [&](const ScoredBox& o) {
-        return o.class_id == cls && std::fabs(o.prob - s.prob) <= 1e-4f && same_box(o.box, s.box, 1e-4f);
+        return o.class_id == s.class_id && std::fabs(o.prob - s.prob) <= 1e-4f && same_box(o.box, s.box, 1e-4f);
       });
-      CHECK_MESSAGE(kept, "ONNX NMS kept class " << cls << " p=" << s.prob << ", which dusk suppressed");
+      CHECK_MESSAGE(kept, "ONNX NMS kept class " << s.class_id << " p=" << s.prob << ", which dusk suppressed");
     }
     total += ours.size();
   }
@@ -621,16 +630,6 @@ TEST_CASE("export_onnx (library) refuses weights for another graph") {
   CHECK_THROWS_AS(export_onnx(graph, random_weights(other, 1)), Error);
 }
 
-namespace {
-
-float iou(const RelativeBox& a, const RelativeBox& b) {
-  const float w = std::min(a.x + a.w / 2, b.x + b.w / 2) - std::max(a.x - a.w / 2, b.x - b.w / 2);
-  const float h = std::min(a.y + a.h / 2, b.y + b.h / 2) - std::max(a.y - a.h / 2, b.y - b.h / 2);
-  if (w <= 0 || h <= 0) return 0;
-  return w * h / (a.w * a.h + b.w * b.h - w * h);
-}
-
-}  // namespace
 
 // Half precision keeps 11 significant bits (relative rounding 4.9e-4 per
 // operation); over yolo-fastest's ~120 layers it was measured at 0.4-1.2%
@@ -667,19 +666,13 @@ TEST_CASE("export --fp16: heads within 5% of max |value|, the same confident det
       CHECK(d.max_abs <= 5e-2 * d.max_magnitude);
     }
     // Every detection well above the threshold is among NMS's picks in float16.
-    const RuntimeOutput& selected = runtime.at("selected");
-    const std::vector<Scored> all = tail_candidates(runtime.at("boxes"), runtime.at("class_scores"), -1.f, image.w, image.h,
-                                                    graph.input, false);
-    const std::int64_t classes = runtime.at("class_scores").dims.at(2);
+    const std::vector<Scored> picks = nms_picks(runtime, image, graph.input);
     for (const ScoredBox& s : detector.scored_boxes(image)) {
       if (s.prob < 0.35f) continue;
       ++confident;
-      bool found = false;
-      for (std::int64_t m = 0; m < selected.dims[0] && !found; ++m) {
-        const std::int64_t cls = selected.ints[static_cast<std::size_t>(3 * m + 1)];
-        const Scored& h = all[static_cast<std::size_t>(selected.ints[static_cast<std::size_t>(3 * m + 2)] * classes + cls)];
-        found = cls == s.class_id && std::fabs(h.prob - s.prob) < 0.05f && iou(h.box, s.box) > 0.9f;
-      }
+      const bool found = std::any_of(picks.begin(), picks.end(), [&](const Scored& h) {
+        return h.class_id == s.class_id && std::fabs(h.prob - s.prob) < 0.05f && box_iou(h.box, s.box) > 0.9f;
+      });
       CHECK_MESSAGE(found, "class " << s.class_id << " p=" << s.prob << " not found in float16");
     }
   }

@@ -19,55 +19,27 @@ struct HeadLayout {
   int classes = 0;
 };
 
+// Called for detection heads only (Graph::head_layers).
 HeadLayout layout_of(const Layer& layer) {
   HeadLayout l;
-  switch (layer.kind) {
-    case LayerKind::Region: {
-      const RegionSpec& spec = layer.as<RegionSpec>();
-      l.anchors = spec.num;
-      l.classes = spec.classes;
-      l.objectness = spec.coords;
-      l.per_anchor = spec.coords + 1 + spec.classes;
-      return l;
-    }
-    case LayerKind::GaussianYolo: {
-      const YoloSpec& spec = layer.as<YoloSpec>();
-      l.anchors = static_cast<int>(spec.mask.size());
-      l.classes = spec.classes;
-      l.x = 0, l.y = 2, l.w = 4, l.h = 6, l.objectness = 8;
-      l.per_anchor = spec.classes + 9;
-      return l;
-    }
-    case LayerKind::Yolo: {
-      const YoloSpec& spec = layer.as<YoloSpec>();
-      l.anchors = static_cast<int>(spec.mask.size());
-      l.classes = spec.classes;
-      l.per_anchor = spec.classes + 5;
-      return l;
-    }
-    case LayerKind::Convolutional:
-    case LayerKind::Connected:
-    case LayerKind::Maxpool:
-    case LayerKind::LocalAvgpool:
-    case LayerKind::Avgpool:
-    case LayerKind::Route:
-    case LayerKind::Shortcut:
-    case LayerKind::Upsample:
-    case LayerKind::Reorg:
-    case LayerKind::Reorg3d:
-    case LayerKind::Dropout:
-    case LayerKind::Cost:
-    case LayerKind::Sam:
-    case LayerKind::ScaleChannels:
-    case LayerKind::Softmax:
-    case LayerKind::Batchnorm:
-    case LayerKind::Activation:
-    case LayerKind::Empty:
-    case LayerKind::Crop:
-    case LayerKind::Count:
-      break;
+  if (layer.kind == LayerKind::Region) {
+    const RegionSpec& spec = layer.as<RegionSpec>();
+    l.anchors = spec.num;
+    l.classes = spec.classes;
+    l.objectness = spec.coords;
+    l.per_anchor = spec.coords + 1 + spec.classes;
+    return l;
   }
-  throw Error(cat("layer ", layer.index, " is not a detection head"));
+  const YoloSpec& spec = layer.as<YoloSpec>();
+  l.anchors = static_cast<int>(spec.mask.size());
+  l.classes = spec.classes;
+  if (layer.kind == LayerKind::GaussianYolo) {
+    l.x = 0, l.y = 2, l.w = 4, l.h = 6, l.objectness = 8;
+    l.per_anchor = spec.classes + 9;
+  } else {
+    l.per_anchor = spec.classes + 5;
+  }
+  return l;
 }
 
 class HeadDecoder {
