@@ -239,7 +239,7 @@ struct WinogradLayerCase {
   Graph graph = graph_from(net(64, 104, 104) +
                            "[convolutional]\nfilters=64\nsize=3\npad=1\nbatch_normalize=1\nactivation=leaky\n");
   Weights weights = random_weights(graph, 5);
-  std::vector<FoldedLayer> folded = {fold_layer(graph.layers[0], weights.layers[0], graph.source)};
+  FoldedLayer folded = fold_layer(graph.layers[0], weights.layers[0], graph.source);
   Tensor input = random_input(graph.input, 5);
   Tensor expected = Network(graph, weights, NetworkOptions{0, 0, 1, Backend::Reference}).forward(input, {0}).front();
 
@@ -253,26 +253,29 @@ struct WinogradLayerCase {
 TEST_CASE("a Winograd kernel stored by a plan for one thread count serves plans for another") {
   if (!fast_backend_compiled()) return;
   WinogradLayerCase layer;
+  const std::size_t floats = layer.folded.weights.size();
+  KernelStore store({layer.folded}, {floats});
   FastWeights stored;
-  stored.configure(2, kWinogradEverywhere);
+  stored.configure(2, kWinogradEverywhere, store);
   for (const int threads : {2, 1, 2}) {
     INFO(threads << " threads");
-    layer.check(*FastPlan::build(layer.graph, layer.folded, {0}, threads, stored));
+    layer.check(*FastPlan::build(layer.graph, store, {0}, threads, Precision::Fp32, stored));
   }
 }
 
 TEST_CASE("a Winograd kernel read from the file during load is kept for plans on fewer threads") {
   if (!fast_backend_compiled()) return;
   WinogradLayerCase layer;
-  const std::vector<float> kernel = std::move(layer.folded[0].weights);
-  layer.folded[0].weights.clear();  // as Network::load leaves it: the kernel is still in the file
+  const std::vector<float> kernel = std::move(layer.folded.weights);
+  layer.folded.weights.clear();  // as Network::load leaves it: the kernel is still in the file
+  KernelStore store({layer.folded}, {kernel.size()});
   FastWeights stored;
-  stored.configure(2, kWinogradEverywhere);
-  stored.set_kernel_source([&](int, float* out) { std::copy(kernel.begin(), kernel.end(), out); }, kernel.size());
-  const std::unique_ptr<FastPlan> at_load = FastPlan::build(layer.graph, layer.folded, {0}, 2, stored);
-  stored.set_kernel_source(nullptr, 0);
+  stored.configure(2, kWinogradEverywhere, store);
+  store.set_kernel_source([&](int, float* out) { std::copy(kernel.begin(), kernel.end(), out); }, kernel.size());
+  const std::unique_ptr<FastPlan> at_load = FastPlan::build(layer.graph, store, {0}, 2, Precision::Fp32, stored);
+  store.set_kernel_source(nullptr, 0);
   layer.check(*at_load);
-  layer.check(*FastPlan::build(layer.graph, layer.folded, {0}, 1, stored));
+  layer.check(*FastPlan::build(layer.graph, store, {0}, 1, Precision::Fp32, stored));
 }
 
 TEST_CASE("Network::load, kernels read from the file as plans need them, equals a network built from read_weights") {

@@ -11,6 +11,7 @@
 #include <set>
 #include <vector>
 
+#include "dusk/error.hpp"
 #include "engine/dnnl/kernel_cache.hpp"
 #include "engine/dnnl/winograd_kernel.hpp"
 #include "support/compare.hpp"
@@ -111,32 +112,35 @@ TEST_CASE("layouts other than F(4x4,3x3)'s are left to oneDNN") {
   }
 }
 
-// The kernel cache's lifetime rules (engine/dnnl/kernel_cache.hpp): a plain
-// kernel is released once a layout is stored, restored exactly from a
+// The kernel lifetime rules (engine/kernel_store.hpp, dnnl/kernel_cache.hpp):
+// a plain kernel is released once a layout is stored, restored exactly from a
 // blocked layout when a reference step needs it, and kept from then on.
-TEST_CASE("kernel cache: plain kernels released, restored from a blocked layout, then pinned") {
-  dusk::FastWeights weights;
-  weights.configure(1, 0.0);
-  dusk::FastWeights::Impl& cache = *weights.impl;
+TEST_CASE("kernel store and cache: plain kernels released, restored from a blocked layout, then pinned") {
   const memory::desc user({32, 16, 3, 3}, memory::data_type::f32, memory::format_tag::oihw);
   std::mt19937 engine(4);
   std::uniform_real_distribution<float> value(-1.f, 1.f);
   std::vector<float> original(32 * 16 * 9);
   for (float& v : original) v = value(engine);
-  std::vector<float> plain = original;
+  std::vector<dusk::FoldedLayer> layers(9);
+  layers[7].weights = original;
+  std::vector<std::size_t> floats(9, 0);
+  floats[7] = floats[8] = original.size();  // layer 8's kernel was never held, and there is no source
+  dusk::KernelStore store(std::move(layers), floats);
+  dusk::FastWeights weights;
+  weights.configure(1, 0.0, store);
+  dusk::FastWeights::Impl& cache = *weights.impl;
 
   const memory::desc blocked({32, 16, 3, 3}, memory::data_type::f32, memory::format_tag::OIhw16i16o);
-  cache.in_layout(7, "layer 7", user, plain, blocked);
-  CHECK(plain.empty());  // held once, in oneDNN's layout
+  cache.in_layout(7, "layer 7", user, blocked);
+  CHECK(!store.holds_plain(7));  // held once, in oneDNN's layout
   CHECK(weights.holds_kernel(7));
 
-  REQUIRE(cache.pin_plain(7, user, plain));  // a reference step needs it again
-  CHECK(plain == original);                  // reorders are exact both ways
+  CHECK(store.plain(7, "layer 7").weights == original);  // a reference step needs it again: reorders are exact
   const memory::desc other({32, 16, 3, 3}, memory::data_type::f32, memory::format_tag::OIhw8i8o);
-  const memory stored = cache.in_layout(7, "layer 7", user, plain, other);
-  CHECK(plain == original);  // pinned: a later layout leaves it in place
+  const memory stored = cache.in_layout(7, "layer 7", user, other);
+  CHECK(store.holds_plain(7));  // pinned: a later layout leaves it in place
   CHECK(stored.get_desc() == other);
 
-  std::vector<float> never_stored;  // nothing to restore from, no kernel source
-  CHECK(!cache.pin_plain(8, user, never_stored));
+  CHECK_THROWS_WITH_AS(store.plain(8, "layer 8"), doctest::Contains("layer 8"), dusk::Error);
+  CHECK_THROWS_AS(cache.in_layout(8, "layer 8", user, blocked), dusk::Error);
 }

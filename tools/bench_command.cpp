@@ -15,7 +15,9 @@
 #include <random>
 
 #include "cli_common.hpp"
+#include "util/cpu_features.hpp"
 #include "util/cpus.hpp"
+#include "util/text.hpp"
 #include "commands.hpp"
 
 namespace dusk::cli {
@@ -27,6 +29,7 @@ struct BenchArgs {
   std::string weights;
   std::string size;
   std::string backend = "auto";
+  PrecisionFlags precision;
   int threads = 0;
   double winograd_share = kDefaultWinogradMemoryShare;
   int iters = 20;
@@ -68,6 +71,7 @@ int run_bench(const BenchArgs& args) {
   const Size size = parse_size(args.size);
   NetworkOptions options{size.width, size.height, args.threads, backend_option(args.backend)};
   options.winograd_memory_share = args.winograd_share;
+  apply_precision_flags(args.precision, options);
   // Random weights are written to a temporary file before the clock starts,
   // so the load timed is the real one, from a file in the page cache.
   std::string weights_path = args.weights;
@@ -83,6 +87,7 @@ int run_bench(const BenchArgs& args) {
   const auto load_start = std::chrono::steady_clock::now();
   const Network network = Network::load(args.cfg, weights_path, options);
   const double load_ms = ms_since(load_start);
+  print_notices(network);
 
   Tensor input(network.input_shape());
   std::mt19937 engine(1);
@@ -99,10 +104,17 @@ int run_bench(const BenchArgs& args) {
   const double median = times[times.size() / 2];
   const double bflops = network.graph().total_bflops();
   const std::string backend(backend_name(network.backend()));
+  const std::string precision(precision_name(network.precision()));
+  std::string kernels;  // which implementation (and so which ISA) each convolution got
+  for (const auto& [impl, layers] : network.kernel_summary()) kernels += cat(kernels.empty() ? "" : ", ", impl, " x", layers);
   if (args.json) {
     const nlohmann::ordered_json json{{"cfg", args.cfg},
                                       {"input", to_string(network.input_shape())},
                                       {"backend", backend},
+                                      {"precision", precision},
+                                      {"cpu", cpu_model_name()},
+                                      {"cpu_features", describe(cpu_features())},
+                                      {"kernels", kernels},
                                       {"threads", network.threads()},
                                       {"iters", args.iters},
                                       {"median_ms", median},
@@ -115,11 +127,13 @@ int run_bench(const BenchArgs& args) {
                                       {"openmp_runtime", openmp_runtime_file()}};
     std::printf("%s\n", json.dump().c_str());
   } else {
-    std::printf("%s %s, %s backend, %d threads: median %.2f ms (min %.2f, max %.2f) over %d runs, %.1f GFLOP/s; "
+    std::printf("%s %s, %s backend, %s, %d threads: median %.2f ms (min %.2f, max %.2f) over %d runs, %.1f GFLOP/s; "
                 "load %.1f ms; peak RSS %.0f MB; OpenMP runtime %s\n",
-                args.cfg.c_str(), to_string(network.input_shape()).c_str(), backend.c_str(), network.threads(), median,
-                times.front(), times.back(), args.iters, bflops / (median / 1000.0), load_ms, peak_rss_mb(),
-                openmp_runtime_file().c_str());
+                args.cfg.c_str(), to_string(network.input_shape()).c_str(), backend.c_str(), precision.c_str(),
+                network.threads(), median, times.front(), times.back(), args.iters, bflops / (median / 1000.0), load_ms,
+                peak_rss_mb(), openmp_runtime_file().c_str());
+    std::printf("CPU: %s (%s); convolutions: %s\n", cpu_model_name().c_str(), describe(cpu_features()).c_str(),
+                kernels.empty() ? "reference kernels" : kernels.c_str());
   }
   return 0;
 }
@@ -136,6 +150,7 @@ void add_bench_command(CLI::App& app, std::function<int()>& action) {
   command->add_option("--iters", args->iters, "timed forward passes")->capture_default_str()->check(CLI::PositiveNumber);
   command->add_option("--warmup", args->warmup, "untimed passes first")->capture_default_str()->check(CLI::NonNegativeNumber);
   command->add_option("--backend", args->backend, "auto, fast (oneDNN) or ref (reference kernels)")->capture_default_str();
+  add_precision_flags(*command, args->precision);
   command->add_option("--winograd-share", args->winograd_share,
                       "memory Winograd kernels may add, as a share of the kernel bytes, at least 32 MiB (0: none)")
       ->capture_default_str()

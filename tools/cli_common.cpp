@@ -1,5 +1,7 @@
 #include "cli_common.hpp"
 
+#include <CLI/CLI.hpp>
+
 #include <charconv>
 #include <filesystem>
 #include <iostream>
@@ -56,6 +58,7 @@ std::string in_cli_terms(std::string message) {
       {"(GraphOptions::width and height)", "(--size WxH)"},
       {"(NetworkOptions::max_activation_bytes)", "(--max-memory MiB)"},
       {"(NetworkOptions::backend = Backend::Reference)", "(--backend ref)"},
+      {"NetworkOptions::strict_precision", "--strict"},
       {"(DetectorOptions::max_image_pixels)", "(--max-image-pixels)"},
   };
   for (const auto& [option, flag] : kFlags) {
@@ -64,6 +67,27 @@ std::string in_cli_terms(std::string message) {
     }
   }
   return message;
+}
+
+void add_precision_flags(CLI::App& command, PrecisionFlags& flags) {
+  command.add_option("--precision", flags.precision,
+                     "fp32, bf16, int8, or auto: the fastest this CPU has among those --accept allows")
+      ->capture_default_str();
+  command.add_option("--accept", flags.accept, "the least accurate mode --precision auto may pick: fp32, bf16 or int8")
+      ->capture_default_str();
+  command.add_flag("--strict", flags.strict, "fail, rather than run fp32, when the CPU lacks the mode asked for");
+}
+
+void apply_precision_flags(const PrecisionFlags& flags, NetworkOptions& options) {
+  const std::optional<Precision> precision = parse_precision(flags.precision);
+  if (!precision) throw UsageError("--precision '" + flags.precision + "' is unknown; use auto, fp32, bf16 or int8");
+  const std::optional<Precision> accept = parse_precision(flags.accept);
+  if (!accept || *accept == Precision::Auto) {
+    throw UsageError("--accept '" + flags.accept + "' is unknown; use fp32, bf16 or int8");
+  }
+  options.precision = *precision;
+  options.lowest_accepted = *accept;
+  options.strict_precision = flags.strict;
 }
 
 Backend backend_option(const std::string& name) {
@@ -77,11 +101,18 @@ Network load_network(const std::string& cfg_path, const std::string& weights_pat
   print_warnings(graph.warnings);
   if (weights_path == "-") {
     Weights random = random_weights(graph, seed);
-    return Network(std::move(graph), std::move(random), options);
+    Network network(std::move(graph), std::move(random), options);
+    print_notices(network);
+    return network;
   }
   Network network = Network::load(std::move(graph), weights_path, options);
   print_warnings(network.raw_weights().warnings);
+  print_notices(network);
   return network;
+}
+
+void print_notices(const Network& network) {
+  for (const std::string& notice : network.notices()) std::cerr << "dusk: notice: " << notice << "\n";
 }
 
 void print_warnings(const std::vector<std::string>& warnings) {

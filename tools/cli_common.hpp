@@ -6,6 +6,10 @@
 
 #include "dusk/dusk.hpp"
 
+namespace CLI {
+class App;
+}
+
 namespace dusk::cli {
 
 // A usage mistake (bad flag value): exit code 2 rather than 1.
@@ -27,6 +31,16 @@ std::vector<int> parse_layer_list(const std::string& text, const Graph& graph);
 // "auto", "fast" or "ref".
 Backend backend_option(const std::string& name);
 
+// --precision, --accept and --strict, on every command that runs a network.
+struct PrecisionFlags {
+  std::string precision = "auto";
+  std::string accept = "fp32";
+  bool strict = false;
+};
+void add_precision_flags(CLI::App& command, PrecisionFlags& flags);
+// Sets the NetworkOptions they stand for; UsageError on an unknown mode.
+void apply_precision_flags(const PrecisionFlags& flags, NetworkOptions& options);
+
 // A library message with the options it names (NetworkOptions::backend and
 // the like) replaced by the command-line flags that set them.
 std::string in_cli_terms(std::string message);
@@ -36,6 +50,8 @@ Network load_network(const std::string& cfg_path, const std::string& weights_pat
                      std::uint64_t seed = 1);
 
 void print_warnings(const std::vector<std::string>& warnings);
+// The network's notices (a precision that fell back), one line each.
+void print_notices(const Network& network);
 
 // Usage error if `output` names the same file as any of `inputs`: dusk never
 // modifies what it was given.

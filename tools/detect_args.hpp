@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_common.hpp"
 #include "dusk/dusk.hpp"
 
 namespace dusk::cli {
@@ -26,6 +27,7 @@ struct DetectArgs {
   int threads = 0;
   std::string size;
   std::string backend = "auto";
+  PrecisionFlags precision;
   std::int64_t max_image_pixels = kMaxImagePixels;
   std::int64_t max_memory_mb = kDefaultMaxActivationBytes >> 20;
   std::string jsonl;

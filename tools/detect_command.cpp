@@ -241,9 +241,10 @@ int run_detect(const DetectArgs& args) {
     if (!args.out_dir.empty()) fs::create_directories(args.out_dir);
   }
 
-  const Network network = load_network(args.cfg, args.weights,
-                                       NetworkOptions{size.width, size.height, args.threads, backend_option(args.backend),
-                                                      args.max_memory_mb << 20});
+  NetworkOptions network_options{size.width, size.height, args.threads, backend_option(args.backend),
+                                 args.max_memory_mb << 20};
+  apply_precision_flags(args.precision, network_options);
+  const Network network = load_network(args.cfg, args.weights, network_options);
   const std::vector<int> heads = network.graph().head_layers();
   const Detector detector(network, options);
   const Layer& head = network.graph().layers[static_cast<std::size_t>(heads.back())];
@@ -398,6 +399,7 @@ void add_detect_command(CLI::App& app, std::function<int()>& action) {
   command->add_option("--threads", args->threads, "threads to use (default: all cores)")->check(CLI::NonNegativeNumber);
   command->add_option("--size", args->size, "network input size WxH instead of the cfg's");
   command->add_option("--backend", args->backend, "auto, fast (oneDNN) or ref (reference kernels)")->capture_default_str();
+  add_precision_flags(*command, args->precision);
   command->add_option("--max-image-pixels", args->max_image_pixels, "refuse images with more pixels than this")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

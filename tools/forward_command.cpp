@@ -24,6 +24,7 @@ struct ForwardArgs {
   std::string layers;
   std::string dump;
   std::string backend = "auto";
+  PrecisionFlags precision;
   int threads = 0;
   std::int64_t max_memory_mb = kDefaultMaxActivationBytes >> 20;
 };
@@ -72,9 +73,9 @@ void describe_output(const Graph& graph, int index, const Tensor& tensor, const 
 
 int run_forward(const ForwardArgs& args) {
   const Size size = parse_size(args.size);
-  const Network network =
-      load_network(args.cfg, args.weights,
-                   NetworkOptions{size.width, size.height, args.threads, backend_option(args.backend), args.max_memory_mb << 20});
+  NetworkOptions options{size.width, size.height, args.threads, backend_option(args.backend), args.max_memory_mb << 20};
+  apply_precision_flags(args.precision, options);
+  const Network network = load_network(args.cfg, args.weights, options);
   const Graph& graph = network.graph();
   std::vector<int> layers = parse_layer_list(args.layers, graph);
   if (layers.empty()) layers = graph.head_layers();
@@ -109,6 +110,7 @@ void add_forward_command(CLI::App& app, std::function<int()>& action) {
   command->add_option("--dump", args->dump, "directory for layer<N>_<C>x<H>x<W>.f32 files");
   command->add_option("--threads", args->threads, "threads to use (default: all cores)")->check(CLI::NonNegativeNumber);
   command->add_option("--backend", args->backend, "auto, fast (oneDNN) or ref (reference kernels)")->capture_default_str();
+  add_precision_flags(*command, args->precision);
   command->add_option("--max-memory", args->max_memory_mb, "refuse networks whose layer outputs need more MiB")
       ->capture_default_str()
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30));

@@ -38,6 +38,7 @@ struct MapArgs {
   bool coco = false;
   std::string size;
   std::string backend = "auto";
+  PrecisionFlags precision;
   std::int64_t max_image_pixels = kMaxImagePixels;
 };
 
@@ -127,8 +128,9 @@ int run_map_command(const MapArgs& args) {
     if (!output.empty()) refuse_to_overwrite(output, {args.data, args.cfg, args.weights});
   }
   const Size size = parse_size(args.size);
-  Network network = load_network(args.cfg, args.weights,
-                                 NetworkOptions{size.width, size.height, args.threads, backend_option(args.backend)});
+  NetworkOptions network_options{size.width, size.height, args.threads, backend_option(args.backend)};
+  apply_precision_flags(args.precision, network_options);
+  Network network = load_network(args.cfg, args.weights, network_options);
   MapRunOptions options;
   options.map = MapOptions{args.iou_threshold, args.points, args.threshold};
   if (args.letterbox) options.letterbox = true;
@@ -195,6 +197,7 @@ void add_map_command(CLI::App& app, std::function<int()>& action) {
   command->add_flag("--coco", args->coco, "also print COCO-style AP@[.50:.95], AP@.50, AP@.75 and by object size");
   command->add_option("--size", args->size, "network input size WxH instead of the cfg's");
   command->add_option("--backend", args->backend, "auto, fast (oneDNN) or ref (reference kernels)")->capture_default_str();
+  add_precision_flags(*command, args->precision);
   command->add_option("--max-image-pixels", args->max_image_pixels, "refuse images with more pixels than this")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

@@ -50,6 +50,10 @@ typedef struct dusk_options {
   int width, height;       /* network input size; 0: the cfg's */
   int threads;             /* 0: the CPUs this process may use */
   const char* names_path;  /* .names file (one class per line); NULL: class ids as labels */
+  /* "auto", "fp32", "bf16" or "int8"; NULL: auto (fp32). A mode the CPU lacks
+     runs fp32. Added after 0.1.0: a caller built with the older, smaller
+     struct_size gets auto. */
+  const char* precision;
 } dusk_options;
 
 typedef struct dusk_detection {

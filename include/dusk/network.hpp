@@ -41,6 +41,19 @@ enum class Backend {
 std::string_view backend_name(Backend backend);
 std::optional<Backend> parse_backend(std::string_view name);
 
+// The arithmetic of the fast backend's convolutions. Detection heads, the
+// convolutions that feed them and the decode always stay fp32.
+enum class Precision {
+  Auto,  // the fastest mode the CPU has that is no less accurate than NetworkOptions::lowest_accepted
+  Fp32,
+  Bf16,  // bfloat16 kernels and activations (AVX512-BF16 or AMX), fp32 accumulation
+  Int8,  // reserved: needs a calibration file (not built yet, runs fp32 with a notice)
+};
+
+// "auto", "fp32", "bf16", "int8". nullopt: not a name.
+std::string_view precision_name(Precision precision);
+std::optional<Precision> parse_precision(std::string_view name);
+
 struct NetworkOptions {
   int width = 0;   // 0: the cfg's [net] width
   int height = 0;  // 0: the cfg's [net] height
@@ -57,6 +70,11 @@ struct NetworkOptions {
   // convolutions 1.4-2x faster; the layers with the most work per extra
   // byte get them first. 0 turns them off.
   double winograd_memory_share = kDefaultWinogradMemoryShare;
+  // Fast backend only. A mode this CPU (or the backend) lacks runs fp32, said
+  // once in Network::notices(); with strict_precision it is an error instead.
+  Precision precision = Precision::Auto;
+  Precision lowest_accepted = Precision::Fp32;  // what Auto may go down to
+  bool strict_precision = false;
 };
 
 // The threads a network uses when options.threads is 0: the CPUs this
@@ -91,6 +109,14 @@ class Network {
   Shape input_shape() const;
   Backend backend() const;  // the backend actually in use (never Auto)
   int threads() const;      // the thread budget
+  Precision precision() const;  // the mode actually in use (never Auto)
+  // One-line notices from loading (a precision that fell back to fp32).
+  const std::vector<std::string>& notices() const;
+  // The implementations oneDNN chose for the convolutions of the plan that
+  // computes the heads (or, without heads, the last layer) on threads()
+  // threads (as "brgconv:avx512_core_bf16"), with how many layers use each;
+  // empty on the reference backend.
+  std::vector<std::pair<std::string, int>> kernel_summary() const;
 
   // Runs the network on `input` (shape input_shape()) and returns the outputs
   // of the layers listed in `keep` (every detection head when empty), in the

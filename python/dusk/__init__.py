@@ -75,12 +75,15 @@ class Detector:
     threads: threads for the network (default: the CPUs this process may use).
     size: (width, height) network input instead of the cfg's.
     backend: "auto", "fast" (oneDNN) or "ref" (reference kernels).
+    precision: "auto", "fp32", "bf16" or "int8" (the convolutions' arithmetic;
+    heads stay fp32). A mode this CPU lacks runs fp32 and says so in
+    `notices`, or raises with strict=True.
     """
 
     def __init__(self, cfg: Union[str, os.PathLike], weights: Union[str, os.PathLike],
                  names: Union[None, str, os.PathLike, Sequence[str]] = None, thresh: float = 0.25, nms: float = 0.45,
                  letterbox: bool = False, threads: Optional[int] = None, size: Optional[Tuple[int, int]] = None,
-                 backend: str = "auto") -> None:
+                 backend: str = "auto", precision: str = "auto", strict: bool = False) -> None:
         if names is None:
             labels: List[str] = []
         elif isinstance(names, (str, os.PathLike)):
@@ -91,12 +94,23 @@ class Detector:
         if threads is not None and threads < 1:
             raise Error(f"threads={threads}: give a positive count, or None for the CPUs this process may use")
         self._impl = _dusk.Detector(os.fspath(cfg), os.fspath(weights), labels, float(thresh), float(nms),
-                                    bool(letterbox), int(threads or 0), width, height, backend)
+                                    bool(letterbox), int(threads or 0), width, height, backend,
+                                    precision, bool(strict))
 
     @property
     def classes(self) -> int:
         """How many classes the model detects."""
         return self._impl.classes
+
+    @property
+    def precision(self) -> str:
+        """The arithmetic the network runs in: "fp32" or "bf16"."""
+        return self._impl.precision
+
+    @property
+    def notices(self) -> List[str]:
+        """Notices from loading, as a precision that fell back to fp32."""
+        return list(self._impl.notices)
 
     @property
     def input_size(self) -> Tuple[int, int]:

@@ -107,7 +107,8 @@ py::dict detection_dict(const dusk::Detection& d) {
 class PyDetector {
  public:
   PyDetector(const std::string& cfg, const std::string& weights, std::vector<std::string> labels, float thresh,
-             float nms, bool letterbox, int threads, int width, int height, const std::string& backend) {
+             float nms, bool letterbox, int threads, int width, int height, const std::string& backend,
+             const std::string& precision, bool strict) {
     dusk::DetectorOptions options;
     options.threshold = thresh;
     options.nms = nms;
@@ -122,6 +123,10 @@ class PyDetector {
     const std::optional<dusk::Backend> named = dusk::parse_backend(backend);
     if (!named) raise(Stage::General, "backend '" + backend + "' is unknown; use auto, fast or ref");
     options.network.backend = *named;
+    const std::optional<dusk::Precision> mode = dusk::parse_precision(precision);
+    if (!mode) raise(Stage::General, "precision '" + precision + "' is unknown; use auto, fp32, bf16 or int8");
+    options.network.precision = *mode;
+    options.network.strict_precision = strict;
     dusk::Graph graph = without_gil(Stage::Cfg, [&] { return dusk::load_graph(cfg, dusk::GraphOptions{width, height}); });
     dusk::Network network = without_gil(Stage::Weights, [&] {
       return dusk::Network::load(std::move(graph), weights, options.network);
@@ -188,6 +193,8 @@ class PyDetector {
     return py::make_tuple(s.w, s.h);
   }
   int threads() const { return detector_->network().threads(); }
+  std::string precision() const { return std::string(dusk::precision_name(detector_->network().precision())); }
+  std::vector<std::string> notices() const { return detector_->network().notices(); }
   const std::vector<std::string>& labels() const { return detector_->options().labels; }
 
  private:
@@ -375,7 +382,7 @@ PYBIND11_MODULE(_dusk, m) {
       });
   py::class_<PyDetector>(m, "Detector")
       .def(py::init<const std::string&, const std::string&, std::vector<std::string>, float, float, bool, int, int, int,
-                    const std::string&>())
+                    const std::string&, const std::string&, bool>())
       .def("detect_path", &PyDetector::detect_path)
       .def("detect_path_sized", &PyDetector::detect_path_sized)
       .def("detect_array", &PyDetector::detect_array)
@@ -383,6 +390,8 @@ PYBIND11_MODULE(_dusk, m) {
       .def_property_readonly("classes", &PyDetector::classes)
       .def_property_readonly("input_size", &PyDetector::input_size)
       .def_property_readonly("threads", &PyDetector::threads)
+      .def_property_readonly("precision", &PyDetector::precision)
+      .def_property_readonly("notices", &PyDetector::notices)
       .def_property_readonly("labels", &PyDetector::labels);
   m.def("fill_structured", &fill_structured);
   m.def("inspect", &inspect);

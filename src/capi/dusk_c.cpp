@@ -72,6 +72,14 @@ dusk::DetectorOptions detector_options(const dusk_options* given) {
   options.network.height = o.height;
   options.network.threads = o.threads;
   if (o.names_path != nullptr) options.labels = dusk::load_labels(o.names_path);
+  if (o.precision != nullptr) {
+    const std::optional<dusk::Precision> precision = dusk::parse_precision(o.precision);
+    if (!precision) {
+      throw dusk::Error(dusk::cat("dusk_options: precision '", dusk::printable(o.precision),
+                                  "' is unknown; use auto, fp32, bf16 or int8"));
+    }
+    options.network.precision = *precision;
+  }
   return options;
 }
 
@@ -148,7 +156,7 @@ const char* dusk_status_name(dusk_status status) {
 
 void dusk_options_init(dusk_options* options) {
   if (options == nullptr) return;
-  *options = dusk_options{sizeof(dusk_options), 0.25f, 0.45f, 0, 0, 0, 0, nullptr};
+  *options = dusk_options{sizeof(dusk_options), 0.25f, 0.45f, 0, 0, 0, 0, nullptr, nullptr};
 }
 
 dusk_status dusk_detector_create(const char* cfg_path, const char* weights_path, const dusk_options* options,

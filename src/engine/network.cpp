@@ -13,8 +13,10 @@
 #include "engine/cpu_share.hpp"
 #include "engine/dnnl/fast_plan.hpp"
 #include "engine/fold.hpp"
+#include "engine/kernel_store.hpp"
 #include "engine/run_layer.hpp"
 #include "weights/deferred_kernels.hpp"
+#include "util/cpu_features.hpp"
 #include "util/cpus.hpp"
 #include "util/memory.hpp"
 #include "util/text.hpp"
@@ -23,11 +25,13 @@ namespace dusk {
 
 struct Network::Impl {
   Graph graph;
-  Weights raw;  // biases and BatchNorm blocks; the kernels moved into `folded`
-  mutable std::vector<FoldedLayer> folded;  // the fast path releases kernels it holds itself
+  Weights raw;  // biases and BatchNorm blocks; the kernels moved into `kernels`
+  std::unique_ptr<KernelStore> kernels;  // every folded parameter, plain or in the fast path's layouts
   std::vector<int> last_reader;  // per layer: the last layer that reads its output
   int threads = 1;
   Backend backend = Backend::Reference;
+  Precision precision = Precision::Fp32;
+  std::vector<std::string> notices;
 
   // Fast plans per set of requested outputs and thread count, built on
   // first use; they share the reordered weights.
@@ -65,7 +69,51 @@ Backend choose_backend(Backend requested) {
   return Backend::Fast;
 }
 
+// The mode to run: the one asked for when the backend and the CPU have it,
+// else fp32 with a notice (an error when strict).
+Precision choose_precision(const NetworkOptions& options, Backend backend, std::vector<std::string>& notices) {
+  const CpuFeatures cpu = cpu_features();
+  const bool fast = backend == Backend::Fast;
+  const auto available = [&](Precision p) {
+    return p == Precision::Fp32 || (fast && p == Precision::Bf16 && cpu.bf16());
+  };
+  if (options.precision == Precision::Auto) {
+    for (const Precision p : {Precision::Int8, Precision::Bf16}) {  // fastest first
+      if (static_cast<int>(p) <= static_cast<int>(options.lowest_accepted) && available(p)) return p;
+    }
+    return Precision::Fp32;
+  }
+  if (available(options.precision)) return options.precision;
+  const std::string why = !fast ? "the reference backend computes in fp32 only"
+                          : options.precision == Precision::Int8
+                              ? "int8 kernels are not built yet"
+                              : cat("this CPU has no bf16 unit (found: ", describe(cpu), ")");
+  const std::string notice = cat("precision ", precision_name(options.precision), " is not available: ", why);
+  if (options.strict_precision) {
+    throw Error(cat(notice, "; ask for fp32 or auto, or drop NetworkOptions::strict_precision"));
+  }
+  notices.push_back(notice + "; running fp32");
+  return Precision::Fp32;
+}
+
 }  // namespace
+
+std::string_view precision_name(Precision precision) {
+  switch (precision) {
+    case Precision::Auto: return "auto";
+    case Precision::Fp32: return "fp32";
+    case Precision::Bf16: return "bf16";
+    case Precision::Int8: return "int8";
+  }
+  return "auto";
+}
+
+std::optional<Precision> parse_precision(std::string_view name) {
+  for (const Precision p : {Precision::Auto, Precision::Fp32, Precision::Bf16, Precision::Int8}) {
+    if (name == precision_name(p)) return p;
+  }
+  return std::nullopt;
+}
 
 std::string_view backend_name(Backend backend) {
   switch (backend) {
@@ -105,7 +153,7 @@ class ActiveCall {
 std::shared_ptr<const FastPlan> Network::Impl::plan_for(const std::vector<int>& keep, int call_threads) const {
   const std::lock_guard<std::mutex> lock(plans_mutex);
   auto& plan = plans[{keep, call_threads}];
-  if (!plan) plan = FastPlan::build(graph, folded, keep, call_threads, fast_weights);
+  if (!plan) plan = FastPlan::build(graph, *kernels, keep, call_threads, precision, fast_weights);
   return plan;
 }
 
@@ -125,7 +173,8 @@ std::vector<Tensor> Network::Impl::run_reference(const Tensor& input, const std:
     }
     std::vector<float>& out = outputs[static_cast<std::size_t>(layer.index)];
     out.resize(static_cast<std::size_t>(layer.out.size()));
-    run_layer_reference(layer, folded[static_cast<std::size_t>(layer.index)], inputs, out.data(), call_threads);
+    run_layer_reference(layer, kernels->plain(layer.index, graph.describe(layer.index)), inputs, out.data(),
+                        call_threads);
     if (last_reader[static_cast<std::size_t>(layer.index)] < 0 && !kept[static_cast<std::size_t>(layer.index)]) {
       std::vector<float>().swap(out);  // nothing reads it
     }
@@ -160,17 +209,23 @@ Network::Network(Graph graph, Weights weights, const NetworkOptions& options, co
                     activations >> 20, " MiB, more than the limit of ", options.max_activation_bytes >> 20,
                     " MiB; use a smaller input size, or raise the limit (NetworkOptions::max_activation_bytes)"));
   }
-  impl->folded.reserve(graph.layers.size());
+  std::vector<FoldedLayer> folded;
+  std::vector<std::size_t> kernel_floats;
+  folded.reserve(graph.layers.size());
   for (const Layer& layer : graph.layers) {
     LayerParams& params = weights.layers[static_cast<std::size_t>(layer.index)];
-    impl->folded.push_back(fold_layer_taking_weights(layer, params, graph.source));
+    folded.push_back(fold_layer_taking_weights(layer, params, graph.source));
+    const bool in_file = deferred != nullptr && deferred->holds(layer.index);
+    kernel_floats.push_back(in_file ? deferred->floats(layer.index) : folded.back().weights.size());
   }
+  impl->kernels = std::make_unique<KernelStore>(std::move(folded), std::move(kernel_floats));
   impl->last_reader = graph.last_readers();
   limit_openmp_spinning();  // the load runs OpenMP teams too (kernel reorders)
   impl->threads = choose_threads(options.threads);
   impl->adapt_threads = options.threads == 0;
   impl->backend = choose_backend(options.backend);
-  impl->fast_weights.configure(impl->threads, options.winograd_memory_share);
+  impl->precision = choose_precision(options, impl->backend, impl->notices);
+  impl->fast_weights.configure(impl->threads, options.winograd_memory_share, *impl->kernels);
   impl->graph = std::move(graph);
   impl->raw = std::move(weights);
   if (deferred != nullptr) impl->load_deferred_kernels(*deferred);
@@ -183,32 +238,27 @@ Network::Network(Graph graph, Weights weights, const NetworkOptions& options, co
 // Kernels left in the file go straight into oneDNN's layouts while the
 // load-time plan is compiled, one at a time through one buffer; whatever that
 // plan did not take (reference layers, layers after the last head, the
-// reference backend) is read and folded into `folded` afterwards.
+// reference backend) is read into the store afterwards.
 void Network::Impl::load_deferred_kernels(const DeferredKernels& deferred) {
   const auto read_folded = [&](int index, float* kernel) {
     deferred.read(index, kernel);
     const std::size_t at = static_cast<std::size_t>(index);
     fold_kernel(graph.layers[at], raw.layers[at], kernel, deferred.floats(index), graph.source);
   };
-  if (backend == Backend::Fast && !graph.head_layers().empty()) {
-    std::size_t largest = 0;
-    for (const Layer& layer : graph.layers) largest = std::max(largest, deferred.floats(layer.index));
-    fast_weights.set_kernel_source(read_folded, largest);
-    try {
-      plan_for(graph.head_layers(), threads);
-    } catch (...) {
-      fast_weights.set_kernel_source(nullptr, 0);
-      throw;
+  const bool fast_plan = backend == Backend::Fast && !graph.head_layers().empty();
+  std::size_t largest = 0;  // the buffer kernels go through into oneDNN's layouts
+  for (const Layer& layer : graph.layers) largest = std::max(largest, deferred.floats(layer.index));
+  kernels->set_kernel_source(read_folded, fast_plan ? largest : 0);
+  try {
+    if (fast_plan) plan_for(graph.head_layers(), threads);
+    for (const Layer& layer : graph.layers) {
+      if (deferred.holds(layer.index) && !fast_weights.holds_kernel(layer.index)) kernels->load_plain(layer.index);
     }
-    fast_weights.set_kernel_source(nullptr, 0);
+  } catch (...) {
+    kernels->set_kernel_source(nullptr, 0);
+    throw;
   }
-  for (const Layer& layer : graph.layers) {
-    std::vector<float>& kernel = folded[static_cast<std::size_t>(layer.index)].weights;
-    if (deferred.holds(layer.index) && kernel.empty() && !fast_weights.holds_kernel(layer.index)) {
-      resize_prefaulted(kernel, deferred.floats(layer.index));
-      read_folded(layer.index, kernel.data());
-    }
-  }
+  kernels->set_kernel_source(nullptr, 0);
 }
 
 Network Network::load(const std::string& cfg_path, const std::string& weights_path, const NetworkOptions& options) {
@@ -226,6 +276,16 @@ const Weights& Network::raw_weights() const { return impl_->raw; }
 Shape Network::input_shape() const { return impl_->graph.input; }
 Backend Network::backend() const { return impl_->backend; }
 int Network::threads() const { return impl_->threads; }
+Precision Network::precision() const { return impl_->precision; }
+const std::vector<std::string>& Network::notices() const { return impl_->notices; }
+
+std::vector<std::pair<std::string, int>> Network::kernel_summary() const {
+  const Impl& impl = *impl_;
+  if (impl.backend != Backend::Fast || impl.graph.layers.empty()) return {};
+  std::vector<int> outputs = impl.graph.head_layers();
+  if (outputs.empty()) outputs = {static_cast<int>(impl.graph.layers.size()) - 1};
+  return impl.plan_for(outputs, impl.threads)->kernel_summary();
+}
 
 std::vector<Tensor> Network::forward(const Tensor& input, const std::vector<int>& keep) const {
   const Impl& impl = *impl_;

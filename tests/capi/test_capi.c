@@ -100,6 +100,9 @@ int main(int argc, char** argv) {
   options.names_path = "/nonexistent.names";
   EXPECT_ERROR(dusk_detector_create(cfg, weights, &options, &scratch), DUSK_ERROR_ARGUMENT, "nonexistent.names");
   EXPECT(scratch == NULL);
+  dusk_options_init(&options);
+  options.precision = "fp8";
+  EXPECT_ERROR(dusk_detector_create(cfg, weights, &options, &scratch), DUSK_ERROR_ARGUMENT, "precision 'fp8'");
 
   dusk_options_init(&options);
   options.names_path = names;

@@ -127,6 +127,18 @@ def test_bad_models_raise_their_errors(tmp_path):
     assert issubclass(dusk.CfgError, dusk.Error) and issubclass(dusk.ImageError, dusk.Error)
 
 
+def test_precision_option_fallback_and_strict(monkeypatch):
+    with pytest.raises(dusk.Error, match="precision 'fp8' is unknown"):
+        dusk.Detector(CFG, WEIGHTS, precision="fp8")
+    monkeypatch.setenv("DUSK_CPU_FEATURES", "none")  # as on a CPU without a bf16 unit
+    fell_back = dusk.Detector(CFG, WEIGHTS, precision="bf16")
+    assert fell_back.precision == "fp32"
+    assert len(fell_back.notices) == 1 and "precision bf16 is not available" in fell_back.notices[0]
+    with pytest.raises(dusk.Error, match="strict_precision"):
+        dusk.Detector(CFG, WEIGHTS, precision="bf16", strict=True)
+    assert dusk.Detector(CFG, WEIGHTS).precision == "fp32"
+
+
 def test_eight_threads_equal_sequential_results(detector):
     images = [cv2.imread(p) for p in SAMPLES]
     expected = [[key(d) for d in detector.detect(i)] for i in images]

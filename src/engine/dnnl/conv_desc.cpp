@@ -6,7 +6,7 @@ using dnnl::memory;
 using Tag = memory::format_tag;
 constexpr auto kF32 = memory::data_type::f32;
 
-ConvDesc::ConvDesc(const Layer& layer) {
+ConvDesc::ConvDesc(const Layer& layer, memory::data_type type) {
   const ConvSpec& s = layer.as<ConvSpec>();
   const Shape in = layer.in;
   const Shape out = layer.out;
@@ -14,9 +14,9 @@ ConvDesc::ConvDesc(const Layer& layer) {
   const memory::dim span = memory::dim{s.dilation} * (s.size - 1) + 1;
   const memory::dims kernel = s.groups == 1 ? memory::dims{s.filters, in.c, s.size, s.size}
                                             : memory::dims{s.groups, s.filters / s.groups, in.c / s.groups, s.size, s.size};
-  src_any = memory::desc({1, in.c, in.h, in.w}, kF32, Tag::any);
-  dst_any = memory::desc({1, out.c, out.h, out.w}, kF32, Tag::any);
-  weights_any = memory::desc(kernel, kF32, Tag::any);
+  src_any = memory::desc({1, in.c, in.h, in.w}, type, Tag::any);
+  dst_any = memory::desc({1, out.c, out.h, out.w}, type, Tag::any);
+  weights_any = memory::desc(kernel, type, Tag::any);
   user_weights = memory::desc(kernel, kF32, s.groups == 1 ? Tag::oihw : Tag::goihw);
   bias = memory::desc({s.filters}, kF32, Tag::x);
   strides = {s.stride_y, s.stride_x};

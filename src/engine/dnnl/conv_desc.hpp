@@ -8,7 +8,7 @@
 namespace dusk::fast {
 
 struct ConvDesc {
-  dnnl::memory::desc src_any;       // layouts left to oneDNN
+  dnnl::memory::desc src_any;       // layouts left to oneDNN, in the convolution's data type
   dnnl::memory::desc weights_any;
   dnnl::memory::desc dst_any;
   dnnl::memory::desc user_weights;  // the folded kernel as dusk holds it (oihw / goihw)
@@ -18,7 +18,9 @@ struct ConvDesc {
   dnnl::memory::dims pad_l;
   dnnl::memory::dims pad_r;
 
-  explicit ConvDesc(const Layer& layer);
+  // Source, weights and destination in `type` (f32 or bf16); the bias and
+  // the kernel as dusk holds it stay f32.
+  explicit ConvDesc(const Layer& layer, dnnl::memory::data_type type = dnnl::memory::data_type::f32);
 
   // Throws dnnl::error when no implementation takes these layouts and post-ops.
   dnnl::convolution_forward::primitive_desc make(dnnl::algorithm algorithm, const dnnl::memory::desc& src,

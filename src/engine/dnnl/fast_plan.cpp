@@ -4,6 +4,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 
@@ -33,14 +34,14 @@ class OmpThreads {
 FastPlan::FastPlan(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 FastPlan::~FastPlan() = default;
 
-std::unique_ptr<FastPlan> FastPlan::build(const Graph& graph, std::vector<FoldedLayer>& folded,
-                                          const std::vector<int>& keep, int threads, FastWeights& weights) {
+std::unique_ptr<FastPlan> FastPlan::build(const Graph& graph, KernelStore& store, const std::vector<int>& keep,
+                                          int threads, Precision precision, FastWeights& weights) {
   const OmpThreads scope(threads);
   auto impl = std::make_unique<Impl>();
   impl->engine = weights.impl->engine;
   impl->threads = threads;
   try {
-    fast::Builder(graph, folded, *impl, weights).build(keep);
+    fast::Builder(graph, store, *impl, weights, precision).build(keep);
   } catch (const dnnl::error& error) {
     throw Error(cat(graph.source, ": oneDNN could not compile the network (", error.what(),
                     "); run it on the reference backend (NetworkOptions::backend = Backend::Reference)"));
@@ -80,6 +81,15 @@ std::vector<Tensor> FastPlan::run(const Tensor& input) const {
   return outputs;
 }
 
+std::vector<std::pair<std::string, int>> FastPlan::kernel_summary() const {
+  std::vector<std::pair<std::string, int>> summary;
+  for (const std::string& impl : impl_->convolution_impls) {
+    auto found = std::find_if(summary.begin(), summary.end(), [&](const auto& entry) { return entry.first == impl; });
+    if (found == summary.end()) summary.emplace_back(impl, 1);
+    else ++found->second;
+  }
+  return summary;
+}
 
 bool fast_backend_compiled() { return true; }
 

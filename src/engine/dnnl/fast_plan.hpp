@@ -3,12 +3,11 @@
 // with bias, activation and shortcut additions fused, in the blocked memory
 // format oneDNN prefers, kept from layer to layer), with the reference
 // kernels standing in for anything oneDNN does not do the Darknet way.
-#include <functional>
 #include <memory>
 #include <vector>
 
 #include "dusk/network.hpp"
-#include "engine/fold.hpp"
+#include "engine/kernel_store.hpp"
 
 namespace dusk {
 
@@ -19,20 +18,15 @@ class FastWeights {
   FastWeights();
   ~FastWeights();
   // The network's thread budget and Winograd memory share
-  // (NetworkOptions). Above one thread, calls made at the same time get plans
-  // for fewer threads, whose Winograd kernels may want another transformed
-  // layout; oneDNN cannot convert between those, so the plain kernel of a
-  // Winograd layer is then kept (and counted against the share).
-  void configure(int network_threads, double winograd_memory_share);
+  // (NetworkOptions), and the store the plain kernels come from (this cache
+  // becomes its restorer). Above one thread, calls made at the same time get
+  // plans for fewer threads, whose Winograd kernels may want another
+  // transformed layout; oneDNN cannot convert between those, so the plain
+  // kernel of a Winograd layer is then kept (and counted against the share).
+  void configure(int network_threads, double winograd_memory_share, KernelStore& store);
 
-  // While a network loads: where plans get the folded kernels that are not
-  // in `folded` yet (deferred in the weights file), written whole to
-  // `folded_kernel`. Read one at a time into a buffer that is reused, so they
-  // are never all in memory in plain form.
-  using KernelSource = std::function<void(int layer, float* folded_kernel)>;
-  void set_kernel_source(KernelSource source, std::size_t largest_kernel_floats);
   // Whether a plan has stored the layer's kernel (a Winograd layer of a
-  // network on more than one thread also keeps its plain kernel in `folded`).
+  // network on more than one thread also keeps its plain kernel in the store).
   bool holds_kernel(int layer) const;
   struct Impl;
   std::unique_ptr<Impl> impl;
@@ -41,17 +35,21 @@ class FastWeights {
 class FastPlan {
  public:
   // Compiles the graph to produce the outputs of `keep` on `threads` threads
-  // (oneDNN fixes a primitive's thread count when it is created). A
-  // convolution's folded weights are released once oneDNN holds them in its
-  // own layout (`weights` then serves every later plan), so the network is in
-  // memory once.
-  static std::unique_ptr<FastPlan> build(const Graph& graph, std::vector<FoldedLayer>& folded,
-                                         const std::vector<int>& keep, int threads, FastWeights& weights);
+  // (oneDNN fixes a primitive's thread count when it is created). Kernels
+  // come from `weights`, configured with the network's store: a convolution's
+  // plain kernel is released once oneDNN holds it in its own layout, so the
+  // network is in memory once.
+  // `precision` (Fp32 or Bf16) is the convolutions' arithmetic, except for
+  // those that feed a detection head, which stay fp32.
+  static std::unique_ptr<FastPlan> build(const Graph& graph, KernelStore& store, const std::vector<int>& keep,
+                                         int threads, Precision precision, FastWeights& weights);
   ~FastPlan();
 
   // Runs on a CHW input of the graph's input shape; thread-safe (each call
   // borrows its own buffers from a pool).
   std::vector<Tensor> run(const Tensor& input) const;
+  // The convolutions' implementations (oneDNN's names) and how many use each.
+  std::vector<std::pair<std::string, int>> kernel_summary() const;
 
   struct Impl;  // defined where the plan is built
 

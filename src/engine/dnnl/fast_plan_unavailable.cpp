@@ -8,8 +8,7 @@ namespace dusk {
 struct FastWeights::Impl {};
 FastWeights::FastWeights() = default;
 FastWeights::~FastWeights() = default;
-void FastWeights::configure(int, double) {}
-void FastWeights::set_kernel_source(KernelSource, std::size_t) {}
+void FastWeights::configure(int, double, KernelStore&) {}
 bool FastWeights::holds_kernel(int) const { return false; }
 
 struct FastPlan::Impl {};
@@ -17,12 +16,12 @@ struct FastPlan::Impl {};
 FastPlan::FastPlan(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 FastPlan::~FastPlan() = default;
 
-std::unique_ptr<FastPlan> FastPlan::build(const Graph&, std::vector<FoldedLayer>&, const std::vector<int>&, int,
-                                          FastWeights&) {
+std::unique_ptr<FastPlan> FastPlan::build(const Graph&, KernelStore&, const std::vector<int>&, int, Precision, FastWeights&) {
   throw Error("this dusk was built without oneDNN; install libdnnl-dev and rebuild for the fast path");
 }
 
 std::vector<Tensor> FastPlan::run(const Tensor&) const { return {}; }
+std::vector<std::pair<std::string, int>> FastPlan::kernel_summary() const { return {}; }
 
 bool fast_backend_compiled() { return false; }
 

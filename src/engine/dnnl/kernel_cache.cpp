@@ -1,7 +1,6 @@
 #include "engine/dnnl/kernel_cache.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 #include "dusk/error.hpp"
 #include "engine/dnnl/winograd.hpp"
@@ -14,24 +13,19 @@ bool fast::is_winograd_layout(const dnnl::memory::desc& desc) { return desc.data
 
 FastWeights::FastWeights() : impl(std::make_unique<Impl>()) {}
 FastWeights::~FastWeights() = default;
-void FastWeights::configure(int network_threads, double winograd_memory_share) {
-  impl->configure(network_threads, winograd_memory_share);
-}
-void FastWeights::set_kernel_source(KernelSource source, std::size_t largest_kernel_floats) {
-  impl->set_kernel_source(std::move(source), largest_kernel_floats);
+void FastWeights::configure(int network_threads, double winograd_memory_share, KernelStore& store) {
+  impl->configure(network_threads, winograd_memory_share, store);
 }
 bool FastWeights::holds_kernel(int layer) const { return impl->holds(layer); }
 
-void FastWeights::Impl::configure(int network_threads, double winograd_memory_share) {
-  const std::lock_guard<std::mutex> lock(mutex_);
-  network_threads_ = network_threads;
-  winograd_memory_share_ = winograd_memory_share;
-}
-
-void FastWeights::Impl::set_kernel_source(KernelSource source, std::size_t largest_kernel_floats) {
-  const std::lock_guard<std::mutex> lock(mutex_);
-  kernel_source_ = std::move(source);
-  kernel_buffer_ = AlignedBuffer(kernel_source_ ? largest_kernel_floats * sizeof(float) : 0);
+void FastWeights::Impl::configure(int network_threads, double winograd_memory_share, KernelStore& store) {
+  {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    network_threads_ = network_threads;
+    winograd_memory_share_ = winograd_memory_share;
+    store_ = &store;
+  }
+  store.set_restorer([this](int layer, float* out) { return write_plain(layer, out); });
 }
 
 bool FastWeights::Impl::holds(int layer) const {
@@ -48,14 +42,17 @@ std::vector<bool> FastWeights::Impl::winograd_choice(const Graph& graph) {
   return *winograd_;
 }
 
-bool FastWeights::Impl::can_make_layout(int layer, const std::vector<float>& plain) const {
-  if (!plain.empty()) return true;
-  const std::lock_guard<std::mutex> lock(mutex_);
-  if (kernel_source_) return true;
+std::optional<dnnl::memory> FastWeights::Impl::exact_source(int layer, dnnl::memory::data_type type) const {
   for (const auto& [index, desc, stored] : reordered_) {
-    if (index == layer && !fast::is_winograd_layout(desc)) return true;
+    const bool lossless = desc.data_type() == dnnl::memory::data_type::f32 || desc.data_type() == type;
+    if (index == layer && !fast::is_winograd_layout(desc) && lossless) return stored;
   }
-  return false;
+  return std::nullopt;
+}
+
+bool FastWeights::Impl::can_make_layout(int layer, dnnl::memory::data_type type) const {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  return store_->kernel_available(layer) || exact_source(layer, type).has_value();
 }
 
 std::optional<FastWeights::Impl::Desc> FastWeights::Impl::winograd_layout(int layer) const {
@@ -67,64 +64,59 @@ std::optional<FastWeights::Impl::Desc> FastWeights::Impl::winograd_layout(int la
 }
 
 dnnl::memory FastWeights::Impl::in_layout(int layer, const std::string& describe, const Desc& user,
-                                          std::vector<float>& plain, const Desc& wanted) {
+                                          const Desc& wanted) {
   const std::lock_guard<std::mutex> lock(mutex_);
-  std::optional<dnnl::memory> source;
   for (const auto& [index, desc, stored] : reordered_) {
-    if (index != layer) continue;
-    if (desc == wanted) return stored;
-    if (!fast::is_winograd_layout(desc)) source = stored;
+    if (index == layer && desc == wanted) return stored;
   }
-  const bool deferred = !source && plain.empty() && kernel_source_;
-  if (!source && plain.empty() && !deferred) {
-    throw Error(cat(describe, ": its kernel now lives only in a Winograd layout oneDNN cannot convert; "
+  const std::optional<dnnl::memory> source = exact_source(layer, wanted.data_type());
+  if (!source && !store_->kernel_available(layer)) {
+    throw Error(cat(describe, ": its kernel now lives only in layouts it cannot be converted from exactly; "
                     "use the reference backend (NetworkOptions::backend = Backend::Reference) and report this"));
   }
-  const std::size_t floats = user.get_size() / sizeof(float);
-  float* kernel = deferred ? static_cast<float*>(kernel_buffer_.data()) : plain.data();
-  if (deferred) kernel_source_(layer, kernel);
   dnnl::memory target(wanted, engine, storage_.allocate(wanted.get_size()));
-  const auto& dims = user.data.dims;
-  const bool transformed = !source && user.data.ndims == 4 &&
-                           fast::transform_winograd_kernel(kernel, static_cast<int>(dims[0]), static_cast<int>(dims[1]),
-                                                           wanted, static_cast<float*>(target.get_data_handle()));
-  if (!transformed) {
-    if (!source) source = dnnl::memory(user, engine, kernel);
+  const auto reorder_from = [&](dnnl::memory from) {
     dnnl::stream stream(engine);
-    dnnl::reorder(*source, target).execute(stream, *source, target);
+    dnnl::reorder(from, target).execute(stream, from, target);
     stream.wait();
+  };
+  if (source) {
+    reorder_from(*source);
+  } else {
+    const auto& dims = user.data.dims;
+    const auto convert = [&](const float* kernel) {
+      const bool transformed =
+          user.data.ndims == 4 && fast::transform_winograd_kernel(kernel, static_cast<int>(dims[0]),
+                                                                  static_cast<int>(dims[1]), wanted,
+                                                                  static_cast<float*>(target.get_data_handle()));
+      if (!transformed) reorder_from(dnnl::memory(user, engine, const_cast<float*>(kernel)));
+    };
+    const bool keep_plain = fast::is_winograd_layout(wanted) && network_threads_ > 1;
+    store_->use_kernel(layer, convert, keep_plain);
   }
   reordered_.emplace_back(layer, wanted, target);
-  const bool pinned = std::find(pinned_.begin(), pinned_.end(), layer) != pinned_.end();
-  const bool keep_plain = pinned || (fast::is_winograd_layout(wanted) && network_threads_ > 1);
-  if (keep_plain && deferred) {  // populated up front: one fault per huge page, not per 4 KiB
-    resize_prefaulted(plain, floats);
-    std::memcpy(plain.data(), kernel, floats * sizeof(float));
-  }
-  if (!keep_plain) std::vector<float>().swap(plain);
+  bool known = false;
+  for (const auto& [index, desc] : user_layouts_) known = known || index == layer;
+  if (!known) user_layouts_.emplace_back(layer, user);
   return target;
 }
 
-bool FastWeights::Impl::pin_plain(int layer, const Desc& user, std::vector<float>& plain) {
+bool FastWeights::Impl::write_plain(int layer, float* out) const {
   const std::lock_guard<std::mutex> lock(mutex_);
-  if (plain.empty()) {
-    std::optional<dnnl::memory> stored_plainly;
-    for (const auto& [index, desc, stored] : reordered_) {
-      if (index == layer && !fast::is_winograd_layout(desc)) stored_plainly = stored;
-    }
-    if (!kernel_source_ && !stored_plainly) return false;
-    resize_prefaulted(plain, user.get_size() / sizeof(float));
-    if (kernel_source_) {
-      kernel_source_(layer, plain.data());
-    } else {  // back out of a blocked layout: a reorder both ways is exact
-      dnnl::memory target(user, engine, plain.data());
-      dnnl::stream stream(engine);
-      dnnl::reorder(*stored_plainly, target).execute(stream, *stored_plainly, target);
-      stream.wait();
-    }
+  std::optional<Desc> user;
+  for (const auto& [index, desc] : user_layouts_) {
+    if (index == layer) user = desc;
   }
-  if (std::find(pinned_.begin(), pinned_.end(), layer) == pinned_.end()) pinned_.push_back(layer);
-  return true;
+  const std::optional<dnnl::memory> stored = exact_source(layer, dnnl::memory::data_type::f32);
+  if (stored && user) {
+    dnnl::memory from = *stored;
+    dnnl::memory target(*user, engine, out);  // a reorder both ways is exact
+    dnnl::stream stream(engine);
+    dnnl::reorder(from, target).execute(stream, from, target);
+    stream.wait();
+    return true;
+  }
+  return false;
 }
 
 }  // namespace dusk

@@ -4,16 +4,17 @@
 // layer made once and shared by all plans. It owns its lock; plans only call
 // these methods.
 //
-// Lifetime of a kernel: it starts as the folded plain kernel in the
-// network's FoldedLayer (or, while Network::load runs, still in the weights
-// file, read through the kernel source). The first layout made from it is
-// stored here and the plain copy is released, unless
-//   - a plan runs the layer on the reference kernels (they read the plain
-//     copy for as long as the network lives: pin_plain), or
+// The plain folded kernels belong to the network's KernelStore
+// (engine/kernel_store.hpp), which states their lifetime. The first layout
+// of a layer is made from the store's plain kernel, and the store then
+// releases its copy, except when
+//   - a reference step has pinned it (KernelStore::plain), or
 //   - only a Winograd layout would be left on a network that may need
 //     another (oneDNN reorders into Winograd layouts, never out of them).
-// Later layouts are made from a stored non-Winograd one, and a released plain
-// copy is restored from one when a reference step needs it again.
+// Later layouts are made from a stored non-Winograd one, and this cache is
+// the store's restorer: a released plain kernel is reordered back out of a
+// stored f32 blocked layout (exact) when a reference step needs it again.
+// Lock order: this cache's lock, then the store's; never the other way.
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <mutex>
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "engine/dnnl/fast_plan.hpp"
+#include "engine/kernel_store.hpp"
 #include "util/memory.hpp"
 
 namespace dusk {
@@ -36,39 +38,39 @@ struct FastWeights::Impl {
 
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
 
-  void configure(int network_threads, double winograd_memory_share);
-  void set_kernel_source(KernelSource source, std::size_t largest_kernel_floats);
+  void configure(int network_threads, double winograd_memory_share, KernelStore& store);
   bool holds(int layer) const;
 
   // Per layer: run it as a Winograd convolution; chosen once, with the first plan.
   std::vector<bool> winograd_choice(const Graph& graph);
-  // Whether the layer's kernel can still be put into a new layout: `plain`
-  // holds it, the kernel source can read it, or a non-Winograd layout is stored.
-  bool can_make_layout(int layer, const std::vector<float>& plain) const;
+  // Whether the layer's kernel can still be put into a new layout of data
+  // type `type`: the store can hand it out, or a layout it converts from
+  // exactly is stored (see exact_source).
+  bool can_make_layout(int layer, dnnl::memory::data_type type) const;
   // The Winograd layout an earlier plan stored this layer's kernel in, if any.
   std::optional<Desc> winograd_layout(int layer) const;
   // The layer's kernel in `wanted` (its plain layout being `user`), made
-  // once: from `plain` the first time (released afterwards, see above), from
-  // the kernel source while loading, from a stored layout after that.
-  // `describe` names the layer in errors.
-  dnnl::memory in_layout(int layer, const std::string& describe, const Desc& user, std::vector<float>& plain,
-                         const Desc& wanted);
-  // For a layer a plan runs on the reference kernels: refills `plain` (plain
-  // layout `user`) if an earlier plan released it, from the kernel source or
-  // a stored non-Winograd layout, and keeps it from being released again.
-  // False when it cannot be restored (only a Winograd layout is left).
-  bool pin_plain(int layer, const Desc& user, std::vector<float>& plain);
+  // once: from the store's plain kernel the first time, from a stored
+  // layout after that. `describe` names the layer in errors.
+  dnnl::memory in_layout(int layer, const std::string& describe, const Desc& user, const Desc& wanted);
 
  private:
   mutable std::mutex mutex_;
+  // The store's restorer: the plain kernel reordered out of a stored f32
+  // non-Winograd layout. False when there is none.
+  bool write_plain(int layer, float* out) const;
+  // A stored layout of the layer that converts into `type` without loss:
+  // not Winograd, and f32 or already `type` (a bf16 kernel cannot give back
+  // its fp32 one). Caller holds the lock.
+  std::optional<dnnl::memory> exact_source(int layer, dnnl::memory::data_type type) const;
+
+  KernelStore* store_ = nullptr;
   std::vector<std::tuple<int, Desc, dnnl::memory>> reordered_;  // layer, layout, data
+  std::vector<std::pair<int, Desc>> user_layouts_;              // layer, its plain layout
   Arena storage_;                                               // what those memories point into
   int network_threads_ = 1;
   double winograd_memory_share_ = kDefaultWinogradMemoryShare;
   std::optional<std::vector<bool>> winograd_;
-  std::vector<int> pinned_;     // layers whose plain kernel reference steps read
-  KernelSource kernel_source_;  // while loading: deferred kernels
-  AlignedBuffer kernel_buffer_;  // where they are read into, one at a time
 };
 
 }  // namespace dusk

@@ -10,6 +10,17 @@ using dnnl::algorithm;
 using dnnl::memory;
 using dnnl::prop_kind;
 
+std::vector<memory::data_type> Builder::convolution_types(const Graph& graph, Precision precision) {
+  const memory::data_type low = precision == Precision::Bf16 ? memory::data_type::bf16 : kF32;
+  std::vector<memory::data_type> types(graph.layers.size(), low);
+  for (const int head : graph.head_layers()) {
+    for (const int producer : graph.layers[static_cast<std::size_t>(head)].inputs) {
+      if (producer >= 0) types[static_cast<std::size_t>(producer)] = kF32;
+    }
+  }
+  return types;
+}
+
 const Layer* Builder::fusable_shortcut(const Layer& layer) const {
   if (layer.kind != LayerKind::Convolutional) return nullptr;
   const std::size_t next = static_cast<std::size_t>(layer.index) + 1;
@@ -24,10 +35,12 @@ const Layer* Builder::fusable_shortcut(const Layer& layer) const {
 }
 
 bool Builder::build_convolution(const Layer& layer, const Layer* shortcut) {
-  const bool convertible = kernels_.can_make_layout(layer.index, folded_[static_cast<std::size_t>(layer.index)].weights);
+  const memory::data_type type = conv_type_[static_cast<std::size_t>(layer.index)];
+  const bool convertible = kernels_.can_make_layout(layer.index, type);
   if (!convertible && !kernels_.winograd_layout(layer.index)) return false;
-  const ConvDesc conv(layer);
-  if (winograd_[static_cast<std::size_t>(layer.index)] && build_winograd(layer, conv, shortcut)) return true;
+  const ConvDesc conv(layer, type);
+  const bool winograd = winograd_[static_cast<std::size_t>(layer.index)] && type == kF32;  // oneDNN's is f32 only
+  if (winograd && build_winograd(layer, conv, shortcut)) return true;
   return convertible && build_direct(layer, conv, shortcut);
 }
 
@@ -106,11 +119,11 @@ bool Builder::build_winograd(const Layer& layer, const ConvDesc& conv, const Lay
 
 void Builder::add_convolution(const Layer& layer, const ConvDesc& conv, const dnnl::convolution_forward::primitive_desc& pd,
                      ValueArgs args, std::vector<int> reads, int dst) {
-  FoldedLayer& params = folded_[static_cast<std::size_t>(layer.index)];
-  memory weights = kernels_.in_layout(layer.index, graph_.describe(layer.index), conv.user_weights, params.weights,
-                                      pd.weights_desc());
+  memory weights = kernels_.in_layout(layer.index, graph_.describe(layer.index), conv.user_weights, pd.weights_desc());
+  const std::vector<float>& bias_values = store_.biases(layer.index);
   memory biases(conv.bias, plan_.engine);
-  std::memcpy(biases.get_data_handle(), params.biases.data(), params.biases.size() * sizeof(float));
+  std::memcpy(biases.get_data_handle(), bias_values.data(), bias_values.size() * sizeof(float));
+  plan_.convolution_impls.emplace_back(pd.impl_info_str());
   add_primitive(dnnl::convolution_forward(pd), pd, std::move(args),
                 {{DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_BIAS, biases}}, std::move(reads), {dst});
 }

@@ -32,11 +32,12 @@ bool Builder::build_pool(const Layer& layer) {
     if (pad_r[0] < 0 || pad_r[1] < 0 || before >= s.size) return false;
   }
   const int src = value_of(layer.inputs.front());
+  const Desc src_desc = plan_.values[static_cast<std::size_t>(src)].desc;
   dnnl::pooling_forward::primitive_desc pd;
   try {
-    const dnnl::pooling_forward::desc desc(prop_kind::forward_inference, kind,
-                                           plan_.values[static_cast<std::size_t>(src)].desc,
-                                           Desc(dims_of(out), kF32, Tag::any), strides, kernel, pad_l, pad_r);
+    const dnnl::pooling_forward::desc desc(prop_kind::forward_inference, kind, src_desc,
+                                           Desc(dims_of(out), src_desc.data_type(), Tag::any), strides, kernel,
+                                           pad_l, pad_r);
     pd = dnnl::pooling_forward::primitive_desc(desc, attributes(), plan_.engine);
   } catch (const dnnl::error&) {
     return false;
@@ -51,11 +52,11 @@ bool Builder::build_upsample(const Layer& layer) {
   const UpsampleSpec& s = layer.as<UpsampleSpec>();
   if (s.downsample || s.scale != 1.0f) return false;
   const int src = value_of(layer.inputs.front());
+  const Desc src_desc = plan_.values[static_cast<std::size_t>(src)].desc;
   dnnl::resampling_forward::primitive_desc pd;
   try {
-    const dnnl::resampling_forward::desc desc(prop_kind::forward_inference, algorithm::resampling_nearest,
-                                              plan_.values[static_cast<std::size_t>(src)].desc,
-                                              Desc(dims_of(layer.out), kF32, Tag::any));
+    const dnnl::resampling_forward::desc desc(prop_kind::forward_inference, algorithm::resampling_nearest, src_desc,
+                                              Desc(dims_of(layer.out), src_desc.data_type(), Tag::any));
     pd = dnnl::resampling_forward::primitive_desc(desc, attributes(), plan_.engine);
   } catch (const dnnl::error&) {
     return false;

@@ -16,15 +16,20 @@ bool Builder::build_route(const Layer& layer) {
   }
   if (s.layers.size() == 1) return build_channel_slice(layer);
   if (s.groups != 1) return false;
+  // All in the first input's data type: a bf16 network may route an fp32
+  // head input next to bf16 values.
   std::vector<int> sources;
   std::vector<Desc> descs;
+  memory::data_type type = kF32;
   for (const int producer : s.layers) {
-    sources.push_back(value_of(producer));
+    const int value = value_of(producer);
+    if (sources.empty()) type = plan_.values[static_cast<std::size_t>(value)].desc.data_type();
+    sources.push_back(as_desc(value, with_type(plan_.values[static_cast<std::size_t>(value)].desc, type)));
     descs.push_back(plan_.values[static_cast<std::size_t>(sources.back())].desc);
   }
   dnnl::concat::primitive_desc pd;
   try {
-    pd = dnnl::concat::primitive_desc(Desc(dims_of(layer.out), kF32, tag_of(descs.front())), 1, descs,
+    pd = dnnl::concat::primitive_desc(Desc(dims_of(layer.out), type, tag_of(descs.front())), 1, descs,
                                       plan_.engine, attributes());
   } catch (const dnnl::error&) {
     return false;
@@ -49,7 +54,7 @@ bool Builder::build_channel_slice(const Layer& layer) {
     return false;  // the slice does not start on a channel block
   }
   const int view = add_value(slice, layer.out, source);
-  const Desc dst_desc(dims_of(layer.out), kF32, tag_of(whole));
+  const Desc dst_desc(dims_of(layer.out), whole.data_type(), tag_of(whole));
   dnnl::reorder::primitive_desc pd;
   try {
     pd = dnnl::reorder::primitive_desc(plan_.engine, slice, plan_.engine, dst_desc, attributes());

@@ -16,9 +16,13 @@ using dnnl::prop_kind;
 Tag tag_of(const Desc& desc) {
   const memory::dims dims = desc.dims();
   for (const Tag tag : {Tag::nhwc, Tag::nChw16c, Tag::nChw8c, Tag::nchw}) {
-    if (Desc(dims, kF32, tag) == desc) return tag;
+    if (Desc(dims, desc.data_type(), tag) == desc) return tag;
   }
   return Tag::nchw;
+}
+
+Desc with_type(const Desc& desc, memory::data_type type) {
+  return desc.data_type() == type ? desc : Desc(desc.dims(), type, tag_of(desc));
 }
 
 dnnl::primitive_attr attributes(const dnnl::post_ops& ops) {
@@ -135,14 +139,9 @@ void Builder::build_layer(const Layer& layer) {
 
 void Builder::build_reference(const Layer& layer) {
   // The reference kernel reads the plain folded kernel for as long as the
-  // network lives: the cache restores it if an earlier plan released it, and
+  // network lives: the store restores it if an earlier plan released it and
   // keeps later plans from releasing it.
-  std::vector<float>& kernel = folded_[static_cast<std::size_t>(layer.index)].weights;
-  if (layer.kind == LayerKind::Convolutional && !kernels_.pin_plain(layer.index, ConvDesc(layer).user_weights, kernel)) {
-    throw Error(cat(graph_.describe(layer.index), ": its kernel now lives only in a Winograd layout, which this plan "
-                    "could not use; use the reference backend (NetworkOptions::backend = Backend::Reference) and "
-                    "report this"));
-  }
+  const FoldedLayer& params = store_.plain(layer.index, graph_.describe(layer.index));
   std::vector<int> reads;
   std::vector<Shape> shapes;
   for (const int producer : layer.inputs) {
@@ -150,7 +149,7 @@ void Builder::build_reference(const Layer& layer) {
     shapes.push_back(producer < 0 ? graph_.input : graph_.layers[static_cast<std::size_t>(producer)].out);
   }
   const int out = add_value(fast::plain_desc(layer.out), layer.out);
-  add_step(std::make_unique<fast::ReferenceStep>(layer, folded_[static_cast<std::size_t>(layer.index)], shapes),
+  add_step(std::make_unique<fast::ReferenceStep>(layer, params, shapes),
            reads, {out});
   layer_value_[static_cast<std::size_t>(layer.index)] = out;
 }

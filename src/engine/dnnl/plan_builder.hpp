@@ -9,12 +9,14 @@
 //   lower_pool.cpp     pooling and resampling
 //   lower_route.cpp    concatenation and channel slices
 //   plan_arena.cpp     placing every value and scratchpad in the call's arena
-// Kernels come from the kernel cache (kernel_cache.hpp), which owns them.
+// Plain kernels come from the network's KernelStore, oneDNN layouts of them
+// from the kernel cache (kernel_cache.hpp).
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -35,6 +37,7 @@ struct FastPlan::Impl {
   std::size_t arena_bytes = 0;        // values and scratchpads of one call
   std::vector<int> outputs;  // plain values returned, in the order asked
   std::vector<Shape> output_shapes;
+  std::vector<std::string> convolution_impls;  // oneDNN's name for each convolution's implementation
 
   mutable std::mutex pool_mutex;
   mutable std::vector<std::unique_ptr<fast::Frame>> idle_frames;
@@ -59,6 +62,8 @@ inline dnnl::memory::dims dims_of(const Shape& s) { return {1, s.c, s.h, s.w}; }
 // The layout tag a value's descriptor has among those convolutions produce
 // (NHWC, channel-blocked, plain), so that a concatenation or a slice can keep it.
 Tag tag_of(const Desc& desc);
+// `desc`'s dimensions and layout tag in another data type.
+Desc with_type(const Desc& desc, dnnl::memory::data_type type);
 // Every primitive takes its scratchpad from the call's frame.
 dnnl::primitive_attr attributes(const dnnl::post_ops& ops = dnnl::post_ops());
 
@@ -73,9 +78,10 @@ using ConstantArgs = std::vector<std::pair<int, dnnl::memory>>;
 
 class Builder {
  public:
-  Builder(const Graph& graph, std::vector<FoldedLayer>& folded, FastPlan::Impl& plan, FastWeights& weights)
-      : graph_(graph), folded_(folded), plan_(plan), kernels_(*weights.impl), winograd_(kernels_.winograd_choice(graph)),
-        layer_value_(graph.layers.size(), -1), readers_(graph.reader_counts()), kept_(graph.layers.size(), false) {}
+  Builder(const Graph& graph, KernelStore& store, FastPlan::Impl& plan, FastWeights& weights, Precision precision)
+      : graph_(graph), store_(store), plan_(plan), kernels_(*weights.impl), winograd_(kernels_.winograd_choice(graph)),
+        conv_type_(convolution_types(graph, precision)), layer_value_(graph.layers.size(), -1),
+        readers_(graph.reader_counts()), kept_(graph.layers.size(), false) {}
 
   void build(const std::vector<int>& keep);
 
@@ -95,6 +101,9 @@ class Builder {
   int apply_activation_step(int value, Activation activation);
 
   // lower_conv.cpp
+  // Per layer: the data type a convolution computes in: `precision`'s,
+  // except for those whose output a detection head reads (fp32).
+  static std::vector<dnnl::memory::data_type> convolution_types(const Graph& graph, Precision precision);
   // A [shortcut] right after this convolution that can be fused into it as a
   // binary post-op: it adds one same-shaped tensor, without weights, and is
   // the only reader of the convolution's output.
@@ -124,10 +133,11 @@ class Builder {
   bool build_channel_slice(const Layer& layer);
 
   const Graph& graph_;
-  std::vector<FoldedLayer>& folded_;
+  KernelStore& store_;
   FastPlan::Impl& plan_;
   FastWeights::Impl& kernels_;
   std::vector<bool> winograd_;  // per layer, from the kernel cache
+  std::vector<dnnl::memory::data_type> conv_type_;
   std::vector<int> layer_value_;
   std::vector<int> readers_;
   std::vector<bool> kept_;

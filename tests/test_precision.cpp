@@ -1,0 +1,330 @@
+// Low precision (NetworkOptions::precision) against fp32. Every bf16 case
+// asserts that oneDNN really ran bf16 kernels (their names say so), so no
+// test passes because a mode silently ran fp32; on a CPU without bf16 the
+// comparisons skip with a printed reason, and the fallback cases run
+// everywhere (DUSK_CPU_FEATURES hides the units of a CPU that has them).
+//
+// Tolerances, derived:
+// - bf16 keeps 8 significant bits: rounding a value costs at most u = 2^-8
+//   of it. A convolution rounds its input and its kernel (products off by at
+//   most 2u + u^2 of |w x|; oneDNN accumulates in fp32), then its output.
+//   So each output is within L (2.01 u) sum|w||x| + u |y| of fp32, L being the
+//   activation's largest slope (1 for linear, leaky and relu; mish 1.1;
+//   logistic 1/4). That bound is checked element by element.
+// - A whole network compounds that per layer; the bound is then on the head
+//   outputs as a share of their largest magnitude: 2e-2 for random weights
+//   (measured up to 5e-3 on five public cfgs at 160x160). A trained network amplifies more:
+//   yolo-fastest's linear bottlenecks cancel large terms, so its worst
+//   element is off by 6-14% of the largest output (0.08-0.17 absolute on
+//   four sample images), while the mean |diff| is 0.9-1.7e-3. Bounds: worst
+//   element 20% of the largest, mean 5e-3 (the 2e-2 holds for the
+//   mean, not for the worst element).
+// - Detections: mAP@0.5 on coco128 within 0.5 points of fp32.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <random>
+#include <sstream>
+
+#include "dusk/dusk.hpp"
+#include "engine/dnnl/fast_plan.hpp"
+#include "engine/fold.hpp"
+#include "engine/kernels/ref/ref_kernels.hpp"
+#include "support/compare.hpp"
+#include "support/fixtures.hpp"
+#include "util/cpu_features.hpp"
+
+using namespace dusk;
+
+namespace {
+
+const std::string kShared = DUSK_SHARED_DIR;
+const std::string kModel = kShared + "/models/yolo-fastest-1.1";
+constexpr double kUnit = 1.0 / 256;  // bf16's unit roundoff
+// yolo-fastest's trained heads (see the header).
+constexpr double kTrainedMaxShare = 0.2;
+constexpr double kTrainedMeanDiff = 5e-3;
+
+// Sets an environment variable for the scope, restoring it after.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    ::setenv(name, value, 1);
+  }
+  ~ScopedEnv() {
+    if (old_.empty()) ::unsetenv(name_.c_str());
+    else ::setenv(name_.c_str(), old_.c_str(), 1);
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+  std::string old_;
+};
+
+bool bf16_testable() {
+  if (!fast_backend_compiled()) {
+    MESSAGE("skipped: this dusk was built without oneDNN");
+    return false;
+  }
+  if (!cpu_features().bf16()) {
+    MESSAGE("skipped: this CPU has no bf16 unit (" << cpu_model_name() << ": " << describe(cpu_features()) << ")");
+    return false;
+  }
+  return true;
+}
+
+NetworkOptions with_precision(Precision precision, int threads = 2) {
+  NetworkOptions options{0, 0, threads, Backend::Fast};
+  options.precision = precision;
+  options.strict_precision = true;
+  return options;
+}
+
+// How many convolutions run each kind of kernel.
+int convolutions_named(const Network& network, const std::string& part) {
+  int count = 0;
+  for (const auto& [impl, layers] : network.kernel_summary()) {
+    if (impl.find(part) != std::string::npos) count += layers;
+  }
+  return count;
+}
+
+Tensor random_input(const Shape& shape, unsigned seed) {
+  Tensor input(shape);
+  std::mt19937 engine(seed);
+  std::uniform_real_distribution<float> unit(-1.f, 1.f);
+  for (float& v : input.data) v = unit(engine);
+  return input;
+}
+
+std::string net(int c, int h, int w) {
+  std::ostringstream text;
+  text << "[net]\nwidth=" << w << "\nheight=" << h << "\nchannels=" << c << "\n";
+  return text.str();
+}
+
+double largest_slope(Activation activation) {
+  switch (activation) {
+    case Activation::Logistic: return 0.25;
+    case Activation::Mish: return 1.1;
+    default: return 1.0;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("bf16 convolutions within the derived bound of fp32, on random shapes and tile edges") {
+  if (!bf16_testable()) return;
+  std::mt19937 engine(11);
+  const auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(engine); };
+  const Activation activations[] = {Activation::Linear, Activation::Leaky, Activation::Mish, Activation::Logistic};
+  const char* activation_names[] = {"linear", "leaky", "mish", "logistic"};
+  for (int round = 0; round < 24; ++round) {
+    // Channel counts around oneDNN's 16-channel blocks, odd spatial sizes.
+    const int c = round % 3 == 0 ? 16 * pick(1, 4) + pick(-1, 1) : pick(1, 70);
+    const int filters = round % 2 == 0 ? 16 * pick(1, 4) + pick(-1, 1) : pick(1, 70);
+    const int size = round % 4 == 0 ? 1 : 3;
+    const int stride = round % 5 == 0 ? 2 : 1;
+    const int groups = round % 7 == 3 && c == filters ? c : 1;
+    const int which = round % 4;
+    const int h = pick(5, 40), w = pick(5, 40);
+    std::ostringstream cfg;
+    cfg << net(c, h, w) << "[convolutional]\nfilters=" << filters << "\nsize=" << size << "\nstride=" << stride
+        << "\npad=1\ngroups=" << groups << "\nbatch_normalize=1\nactivation=" << activation_names[which] << "\n";
+    const Graph graph = build_graph(parse_cfg(cfg.str(), "bf16-case.cfg"));
+    const Weights weights = random_weights(graph, static_cast<std::uint64_t>(round) + 1);
+    const Tensor input = random_input(graph.input, static_cast<unsigned>(round) + 1);
+    CAPTURE(cfg.str());
+
+    const Network low(graph, weights, with_precision(Precision::Bf16));
+    const Network exact(graph, weights, NetworkOptions{0, 0, 2, Backend::Reference});
+    REQUIRE(low.precision() == Precision::Bf16);
+    CHECK(convolutions_named(low, "bf16") == 1);  // really a bf16 kernel
+    const Tensor a = low.forward(input, {0}).front();
+    const Tensor b = exact.forward(input, {0}).front();
+
+    // sum |w||x| per output: the reference convolution of the magnitudes.
+    const Layer& layer = graph.layers[0];
+    FoldedLayer folded = fold_layer(layer, weights.layers[0], graph.source);
+    for (float& v : folded.weights) v = std::fabs(v);
+    std::vector<float> zero(folded.biases.size(), 0.f), magnitude(static_cast<std::size_t>(layer.out.size()));
+    std::vector<float> abs_input(input.data.size());
+    std::transform(input.data.begin(), input.data.end(), abs_input.begin(), [](float v) { return std::fabs(v); });
+    ref::conv2d(abs_input.data(), layer.in, folded.weights.data(), zero.data(), layer.as<ConvSpec>(), magnitude.data(),
+                layer.out, 1);
+    const double slope = largest_slope(activations[which]);
+    int outside = 0;
+    double worst = 0;
+    for (std::size_t i = 0; i < b.data.size(); ++i) {
+      const double bound = slope * 2.01 * kUnit * magnitude[i] + kUnit * std::fabs(b.data[i]) + 1e-6;
+      const double diff = std::fabs(double{a.data[i]} - b.data[i]);
+      worst = std::max(worst, diff / bound);
+      if (diff > bound) ++outside;
+    }
+    INFO("worst error / bound = " << worst);
+    CHECK(outside == 0);
+  }
+}
+
+TEST_CASE("bf16 whole networks: head outputs near fp32, heads and their inputs in fp32") {
+  if (!bf16_testable()) return;
+  for (const std::string name : {"yolov3-tiny.cfg", "yolov4-tiny.cfg", "yolov4-csp.cfg", "yolov7-tiny.cfg", "yolov2-tiny.cfg"}) {
+    CAPTURE(name);
+    const Graph graph = load_graph(kShared + "/cfg/" + name, GraphOptions{160, 160});
+    const Weights weights = random_weights(graph, 3);
+    const Tensor input = random_input(graph.input, 3);
+    const Network low(graph, weights, with_precision(Precision::Bf16));
+    const Network fp32(graph, weights, with_precision(Precision::Fp32));
+    CHECK(convolutions_named(low, "bf16") > 0);
+    CHECK(convolutions_named(fp32, "bf16") == 0);
+    // Every convolution feeding a head stays fp32: one fp32 kernel per head.
+    const int fp32_kernels = convolutions_named(low, "") - convolutions_named(low, "bf16");
+    CHECK(static_cast<std::size_t>(fp32_kernels) >= graph.head_layers().size());
+    const std::vector<Tensor> a = low.forward(input);
+    const std::vector<Tensor> b = fp32.forward(input);
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      const test::Difference d = test::compare(a[i].data, b[i].data);
+      MESSAGE(name << " head " << i << ": bf16 vs fp32 " << test::describe(d));
+      CHECK(d.max_abs <= 2e-2 * d.max_magnitude);
+    }
+  }
+}
+
+TEST_CASE("bf16 on yolo-fastest's trained weights: raw heads within 2e-2 of fp32 on real images") {
+  if (!bf16_testable()) return;
+  const Network low = Network::load(kModel + ".cfg", kModel + ".weights", with_precision(Precision::Bf16));
+  const Network fp32 = Network::load(kModel + ".cfg", kModel + ".weights", with_precision(Precision::Fp32));
+  REQUIRE(low.precision() == Precision::Bf16);
+  const Shape shape = fp32.input_shape();
+  for (const std::string image_name : {"dog.jpg", "person.jpg", "horses.jpg", "eagle.jpg"}) {
+    const Image fitted = resize_image(load_image("/usr/share/darknet/data/" + image_name), shape.w, shape.h);
+    Tensor input(shape);
+    input.data = fitted.data;
+    const std::vector<Tensor> a = low.forward(input);
+    const std::vector<Tensor> b = fp32.forward(input);
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      const test::Difference d = test::compare(a[i].data, b[i].data);
+      double sum = 0;
+      for (std::size_t j = 0; j < a[i].data.size(); ++j) sum += std::fabs(double{a[i].data[j]} - b[i].data[j]);
+      const double mean = sum / static_cast<double>(a[i].data.size());
+      MESSAGE(image_name << " head " << i << ": " << test::describe(d) << ", mean |diff| " << mean);
+      CHECK(d.max_abs <= kTrainedMaxShare * d.max_magnitude);
+      CHECK(mean <= kTrainedMeanDiff);
+    }
+  }
+}
+
+TEST_CASE("bf16 mAP@0.5 on coco128 within 0.5 points of fp32 (dusk map)") {
+  if (!bf16_testable()) return;
+  test::TempDir dir;
+  std::string list;
+  std::vector<std::string> images;
+  for (const auto& entry : std::filesystem::directory_iterator(kShared + "/data/coco128/images/val2017")) {
+    images.push_back(entry.path().string());
+  }
+  std::sort(images.begin(), images.end());
+  for (const std::string& image : images) list += image + "\n";
+  dir.write("val.txt", list);
+  const std::string data =
+      dir.write("coco.data", "classes=80\nvalid=" + dir.file("val.txt") + "\nnames=" + kShared + "/models/coco.names\n");
+  const auto map_at = [&](const std::string& precision) {
+    const test::CommandResult result = test::run_command(std::string(DUSK_BINARY) + " map " + data + " " + kModel +
+                                                         ".cfg " + kModel + ".weights --strict --precision " + precision);
+    REQUIRE_MESSAGE(result.exit_code == 0, result.err);
+    const std::size_t at = result.out.find("mean average precision (mAP@0.50) = ");
+    REQUIRE(at != std::string::npos);
+    return 100 * std::stod(result.out.substr(at + 37));
+  };
+  const double fp32 = map_at("fp32");
+  const double bf16 = map_at("bf16");
+  MESSAGE("mAP@0.5 fp32 " << fp32 << ", bf16 " << bf16);
+  CHECK(fp32 > 20);  // the model detects at all
+  CHECK(std::fabs(bf16 - fp32) <= 0.5);
+}
+
+TEST_CASE("precision fallback on a CPU without the unit: fp32 with a notice, or an error when strict") {
+  const Graph graph = build_graph(parse_cfg(net(3, 32, 32) + "[convolutional]\nfilters=16\nsize=3\npad=1\n"
+                                                               "activation=leaky\n",
+                                            "fallback.cfg"));
+  const Weights weights = random_weights(graph, 1);
+  const ScopedEnv hidden("DUSK_CPU_FEATURES", "none");
+  CHECK(!cpu_features().bf16());
+  CHECK(!cpu_features().int8());
+
+  NetworkOptions asked{0, 0, 1, Backend::Auto};
+  asked.precision = Precision::Bf16;
+  const Network fell_back(graph, weights, asked);
+  CHECK(fell_back.precision() == Precision::Fp32);
+  REQUIRE(fell_back.notices().size() == 1);
+  CHECK(fell_back.notices().front().find("precision bf16 is not available") != std::string::npos);
+  CHECK(fell_back.notices().front().find("running fp32") != std::string::npos);
+  if (fast_backend_compiled()) CHECK(convolutions_named(fell_back, "bf16") == 0);
+
+  asked.strict_precision = true;
+  CHECK_THROWS_WITH_AS(Network(graph, weights, asked), doctest::Contains("strict_precision"), Error);
+
+  NetworkOptions automatic{0, 0, 1, Backend::Auto};
+  automatic.lowest_accepted = Precision::Bf16;
+  const Network picked(graph, weights, automatic);
+  CHECK(picked.precision() == Precision::Fp32);
+  CHECK(picked.notices().empty());  // auto never complains: it picks among what there is
+
+  NetworkOptions reference{0, 0, 1, Backend::Reference};
+  reference.precision = Precision::Bf16;
+  {
+    const ScopedEnv shown("DUSK_CPU_FEATURES", "bf16,int8");
+    const Network on_reference(graph, weights, reference);
+    CHECK(on_reference.precision() == Precision::Fp32);
+    REQUIRE(on_reference.notices().size() == 1);
+    CHECK(on_reference.notices().front().find("reference backend") != std::string::npos);
+  }
+  const ScopedEnv bad("DUSK_CPU_FEATURES", "avx9000");
+  CHECK_THROWS_WITH_AS(cpu_features(), doctest::Contains("DUSK_CPU_FEATURES"), Error);
+}
+
+TEST_CASE("auto picks bf16 only when accepted and the CPU has it") {
+  if (!bf16_testable()) return;
+  const Graph graph = build_graph(parse_cfg(net(16, 24, 24) + "[convolutional]\nfilters=32\nsize=3\npad=1\n"
+                                                                "activation=leaky\n",
+                                            "auto.cfg"));
+  const Weights weights = random_weights(graph, 1);
+  NetworkOptions options{0, 0, 1, Backend::Fast};
+  CHECK(Network(graph, weights, options).precision() == Precision::Fp32);  // fp32 unless told otherwise
+  options.lowest_accepted = Precision::Bf16;
+  const Network picked(graph, weights, options);
+  CHECK(picked.precision() == Precision::Bf16);
+  CHECK(convolutions_named(picked, "bf16") == 1);
+}
+
+TEST_CASE("dusk CLI: --precision, --strict and the kernels bench reports") {
+  const std::string cfg = kModel + ".cfg";
+  const std::string weights = kModel + ".weights";
+  const auto bad = test::run_command(std::string(DUSK_BINARY) + " bench " + cfg + " " + weights + " --precision fp8");
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("--precision 'fp8' is unknown") != std::string::npos);
+
+  const auto strict = test::run_command("DUSK_CPU_FEATURES=none " + std::string(DUSK_BINARY) + " bench " + cfg + " " +
+                                        weights + " --iters 1 --warmup 0 --precision bf16 --strict");
+  CHECK(strict.exit_code == 1);
+  CHECK(strict.err.find("precision bf16 is not available") != std::string::npos);
+  CHECK(strict.err.find("--strict") != std::string::npos);  // the library's option, in the CLI's words
+
+  const auto fallback = test::run_command("DUSK_CPU_FEATURES=none " + std::string(DUSK_BINARY) + " bench " + cfg + " " +
+                                          weights + " --iters 1 --warmup 0 --precision bf16");
+  CHECK(fallback.exit_code == 0);
+  CHECK(fallback.err.find("notice: precision bf16 is not available") != std::string::npos);
+  CHECK(fallback.out.find("fp32") != std::string::npos);
+
+  if (!bf16_testable()) return;
+  const auto bf16 = test::run_command(std::string(DUSK_BINARY) + " bench " + cfg + " " + weights +
+                                      " --iters 1 --warmup 0 --precision bf16 --strict");
+  REQUIRE_MESSAGE(bf16.exit_code == 0, bf16.err);
+  CHECK(bf16.out.find(", bf16, ") != std::string::npos);
+  CHECK(bf16.out.find("_bf16 x") != std::string::npos);  // which kernels ran, by ISA
+}
