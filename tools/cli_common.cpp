@@ -106,7 +106,7 @@ Network load_network(const std::string& cfg_path, const std::string& weights_pat
     return network;
   }
   Network network = Network::load(std::move(graph), weights_path, options);
-  print_warnings(network.raw_weights().warnings);
+  print_warnings(network.weights_warnings());
   print_notices(network);
   return network;
 }

@@ -97,15 +97,15 @@ class Network {
   static Network load(const std::string& cfg_path, const std::string& weights_path,
                       const NetworkOptions& options = {});
   // The same for a graph already built (its size is used; options.width and
-  // height are not). The weights file's warnings are in raw_weights().
+  // height are not). The weights file's warnings are in weights_warnings().
   static Network load(Graph graph, const std::string& weights_path, const NetworkOptions& options = {});
   Network(Graph graph, Weights weights, const NetworkOptions& options = {});
 
   const Graph& graph() const;
-  // The file's header, biases and BatchNorm blocks as read (unfolded). The
-  // kernel `weights` blocks are empty: they move into the engine at load so
-  // the network is held in memory once (read_weights gives them all).
-  const Weights& raw_weights() const;
+  // What reading the weights file warned about (Weights::warnings). The
+  // parameters themselves live folded in the engine, once; read_weights
+  // gives the file's blocks as stored.
+  const std::vector<std::string>& weights_warnings() const;
   Shape input_shape() const;
   Backend backend() const;  // the backend actually in use (never Auto)
   int threads() const;      // the thread budget

@@ -272,7 +272,7 @@ Network Network::load(Graph graph, const std::string& weights_path, const Networ
 }
 
 const Graph& Network::graph() const { return impl_->graph; }
-const Weights& Network::raw_weights() const { return impl_->raw; }
+const std::vector<std::string>& Network::weights_warnings() const { return impl_->raw.warnings; }
 Shape Network::input_shape() const { return impl_->graph.input; }
 Backend Network::backend() const { return impl_->backend; }
 int Network::threads() const { return impl_->threads; }
