@@ -259,7 +259,7 @@ TEST_CASE("a Winograd kernel stored by a plan for one thread count serves plans 
   stored.configure(2, kWinogradEverywhere, store);
   for (const int threads : {2, 1, 2}) {
     INFO(threads << " threads");
-    layer.check(*FastPlan::build(layer.graph, store, {0}, threads, Precision::Fp32, stored));
+    layer.check(*FastPlan::build(layer.graph, store, {0}, threads, Precision::Fp32, nullptr, stored));
   }
 }
 
@@ -272,10 +272,10 @@ TEST_CASE("a Winograd kernel read from the file during load is kept for plans on
   FastWeights stored;
   stored.configure(2, kWinogradEverywhere, store);
   store.set_kernel_source([&](int, float* out) { std::copy(kernel.begin(), kernel.end(), out); }, kernel.size());
-  const std::unique_ptr<FastPlan> at_load = FastPlan::build(layer.graph, store, {0}, 2, Precision::Fp32, stored);
+  const std::unique_ptr<FastPlan> at_load = FastPlan::build(layer.graph, store, {0}, 2, Precision::Fp32, nullptr, stored);
   store.set_kernel_source(nullptr, 0);
   layer.check(*at_load);
-  layer.check(*FastPlan::build(layer.graph, store, {0}, 1, Precision::Fp32, stored));
+  layer.check(*FastPlan::build(layer.graph, store, {0}, 1, Precision::Fp32, nullptr, stored));
 }
 
 TEST_CASE("Network::load, kernels read from the file as plans need them, equals a network built from read_weights") {

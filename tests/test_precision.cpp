@@ -28,6 +28,7 @@
 #include <random>
 #include <sstream>
 
+#include "dusk/calibration.hpp"
 #include "dusk/dusk.hpp"
 #include "engine/dnnl/fast_plan.hpp"
 #include "engine/fold.hpp"
@@ -66,6 +67,19 @@ class ScopedEnv {
   std::string old_;
 };
 
+bool int8_testable() {
+  if (!fast_backend_compiled()) {
+    MESSAGE("skipped: this dusk was built without oneDNN");
+    return false;
+  }
+  if (!cpu_features().int8()) {
+    MESSAGE("skipped: this CPU has no int8 dot-product unit (" << cpu_model_name() << ": " << describe(cpu_features())
+                                                                << ")");
+    return false;
+  }
+  return true;
+}
+
 bool bf16_testable() {
   if (!fast_backend_compiled()) {
     MESSAGE("skipped: this dusk was built without oneDNN");
@@ -78,11 +92,23 @@ bool bf16_testable() {
   return true;
 }
 
-NetworkOptions with_precision(Precision precision, int threads = 2) {
+NetworkOptions with_precision(Precision precision, int threads = 2,
+                              std::shared_ptr<const Calibration> calibration = nullptr) {
   NetworkOptions options{0, 0, threads, Backend::Fast};
   options.precision = precision;
   options.strict_precision = true;
+  options.calibration = std::move(calibration);
   return options;
+}
+
+// A calibration measured by the network itself over `inputs` (fp32).
+std::shared_ptr<const Calibration> calibrate(const Graph& graph, const Weights& weights,
+                                             const std::vector<Tensor>& inputs,
+                                             CalibrationMethod method = CalibrationMethod::Max) {
+  const Network fp32(graph, weights, with_precision(Precision::Fp32));
+  Calibrator calibrator(fp32, method);
+  for (const Tensor& input : inputs) calibrator.add(input);
+  return std::make_shared<const Calibration>(calibrator.result(parameter_hash(graph, weights)));
 }
 
 // How many convolutions run each kind of kernel.
@@ -327,4 +353,203 @@ TEST_CASE("dusk CLI: --precision, --strict and the kernels bench reports") {
   REQUIRE_MESSAGE(bf16.exit_code == 0, bf16.err);
   CHECK(bf16.out.find(", bf16, ") != std::string::npos);
   CHECK(bf16.out.find("_bf16 x") != std::string::npos);  // which kernels ran, by ISA
+}
+
+// int8 (per-tensor activation scale s_x = range/127, per-output-channel
+// kernel scale s_w = max|w|/127, exact int32 sums): rounding moves x by at
+// most s_x/2 and w by s_w/2, so an output moves by at most
+//   L (s_x/2 sum|w| + s_w/2 sum|x| + taps s_x s_w / 4)
+// (L: the activation's largest slope), checked element by element with a
+// calibration taken from the same input (max: nothing clips).
+TEST_CASE("int8 convolutions within the derived bound of fp32, on random shapes and tile edges") {
+  if (!int8_testable()) return;
+  std::mt19937 engine(12);
+  const auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(engine); };
+  const Activation activations[] = {Activation::Linear, Activation::Leaky, Activation::Mish, Activation::Logistic};
+  const char* activation_names[] = {"linear", "leaky", "mish", "logistic"};
+  for (int round = 0; round < 24; ++round) {
+    const int c = round % 3 == 0 ? 16 * pick(1, 4) + pick(-1, 1) : pick(1, 70);
+    const int filters = round % 2 == 0 ? 16 * pick(1, 4) + pick(-1, 1) : pick(1, 70);
+    const int size = round % 4 == 0 ? 1 : 3;
+    const int stride = round % 5 == 0 ? 2 : 1;
+    const int which = round % 4;
+    const int h = pick(5, 40), w = pick(5, 40);
+    std::ostringstream cfg;
+    cfg << net(c, h, w) << "[convolutional]\nfilters=" << filters << "\nsize=" << size << "\nstride=" << stride
+        << "\npad=1\nbatch_normalize=1\nactivation=" << activation_names[which] << "\n";
+    const Graph graph = build_graph(parse_cfg(cfg.str(), "int8-case.cfg"));
+    const Weights weights = random_weights(graph, static_cast<std::uint64_t>(round) + 1);
+    const Tensor input = random_input(graph.input, static_cast<unsigned>(round) + 1);
+    CAPTURE(cfg.str());
+    const auto calibration = calibrate(graph, weights, {input});
+
+    const Network low(graph, weights, with_precision(Precision::Int8, 2, calibration));
+    const Network exact(graph, weights, NetworkOptions{0, 0, 2, Backend::Reference});
+    REQUIRE(low.precision() == Precision::Int8);
+    CHECK(convolutions_named(low, "vnni") + convolutions_named(low, "amx") == 1);  // really an int8 kernel
+    const Tensor a = low.forward(input, {0}).front();
+    const Tensor b = exact.forward(input, {0}).front();
+
+    const Layer& layer = graph.layers[0];
+    const ConvSpec& spec = layer.as<ConvSpec>();
+    FoldedLayer folded = fold_layer(layer, weights.layers[0], graph.source);
+    const std::size_t per_filter = folded.weights.size() / static_cast<std::size_t>(filters);
+    std::vector<float> kernel_scale(static_cast<std::size_t>(filters));
+    for (std::size_t f = 0; f < kernel_scale.size(); ++f) {
+      float largest = 0;
+      for (std::size_t i = 0; i < per_filter; ++i) largest = std::max(largest, std::fabs(folded.weights[f * per_filter + i]));
+      kernel_scale[f] = largest / 127;
+    }
+    // sum|w| and sum|x| per output: reference convolutions of magnitudes with ones.
+    std::vector<float> abs_w(folded.weights.size()), ones_w(folded.weights.size(), 1.f);
+    std::transform(folded.weights.begin(), folded.weights.end(), abs_w.begin(), [](float v) { return std::fabs(v); });
+    std::vector<float> abs_x(input.data.size()), ones_x(input.data.size(), 1.f);
+    std::transform(input.data.begin(), input.data.end(), abs_x.begin(), [](float v) { return std::fabs(v); });
+    std::vector<float> zero(static_cast<std::size_t>(filters), 0.f);
+    std::vector<float> sum_w(static_cast<std::size_t>(layer.out.size())), sum_x(sum_w.size()), taps(sum_w.size());
+    ref::conv2d(ones_x.data(), layer.in, abs_w.data(), zero.data(), spec, sum_w.data(), layer.out, 1);
+    ref::conv2d(abs_x.data(), layer.in, ones_w.data(), zero.data(), spec, sum_x.data(), layer.out, 1);
+    ref::conv2d(ones_x.data(), layer.in, ones_w.data(), zero.data(), spec, taps.data(), layer.out, 1);
+    const double input_scale = calibration->ranges.at(-1) / 127.0;
+    const double slope = largest_slope(activations[which]);
+    const std::size_t plane = static_cast<std::size_t>(layer.out.h) * static_cast<std::size_t>(layer.out.w);
+    int outside = 0;
+    double worst = 0;
+    for (std::size_t i = 0; i < b.data.size(); ++i) {
+      const double ws = kernel_scale[i / plane];
+      const double bound = slope * (input_scale / 2 * sum_w[i] + ws / 2 * sum_x[i] + taps[i] * input_scale * ws / 4) +
+                           1e-5 * std::fabs(b.data[i]) + 1e-6;
+      const double diff = std::fabs(double{a.data[i]} - b.data[i]);
+      worst = std::max(worst, diff / bound);
+      if (diff > bound) ++outside;
+    }
+    INFO("worst error / bound = " << worst);
+    CHECK(outside == 0);
+  }
+}
+
+TEST_CASE("int8 whole networks: head outputs near fp32; depthwise and head-feeding convolutions stay fp32") {
+  if (!int8_testable()) return;
+  for (const std::string name : {"yolov3-tiny.cfg", "yolov4-tiny.cfg", "yolov7-tiny.cfg", "enet-coco.cfg"}) {
+    CAPTURE(name);
+    const Graph graph = load_graph(kShared + "/cfg/" + name, GraphOptions{160, 160});
+    const Weights weights = random_weights(graph, 3);
+    const Tensor input = random_input(graph.input, 3);
+    const auto calibration = calibrate(graph, weights, {input, random_input(graph.input, 4)});
+    const Network low(graph, weights, with_precision(Precision::Int8, 2, calibration));
+    const Network fp32(graph, weights, with_precision(Precision::Fp32));
+    int grouped = 0;
+    for (const Layer& layer : graph.layers) grouped += layer.kind == LayerKind::Convolutional && layer.as<ConvSpec>().groups > 1;
+    const int int8_kernels = convolutions_named(low, "vnni") + convolutions_named(low, "amx");
+    const int all = convolutions_named(low, "");
+    CHECK(int8_kernels > 0);
+    CHECK(all - int8_kernels >= static_cast<int>(graph.head_layers().size()) + grouped);
+    const std::vector<Tensor> a = low.forward(input);
+    const std::vector<Tensor> b = fp32.forward(input);
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      const test::Difference d = test::compare(a[i].data, b[i].data);
+      MESSAGE(name << " head " << i << ": int8 vs fp32 " << test::describe(d));
+      CHECK(d.max_abs <= 5e-2 * d.max_magnitude);
+    }
+  }
+}
+
+TEST_CASE("dusk calibrate: deterministic, tied to its weights, int8 mAP@0.5 on coco128 within 1.5 points of fp32") {
+  test::TempDir dir;
+  const std::string dusk = DUSK_BINARY;
+  const std::string model = kModel + ".cfg " + kModel + ".weights";
+  // Calibrated on Darknet's sample images, evaluated on coco128: never on the images it is judged on.
+  const std::string samples = "/usr/share/darknet/data/dog.jpg /usr/share/darknet/data/person.jpg "
+                              "/usr/share/darknet/data/horses.jpg /usr/share/darknet/data/eagle.jpg "
+                              "/usr/share/darknet/data/giraffe.jpg /usr/share/darknet/data/kite.jpg "
+                              "/usr/share/darknet/data/scream.jpg";
+  const std::string first = dir.file("first.calib");
+  const std::string second = dir.file("second.calib");
+  for (const std::string& out : {first, second}) {
+    const auto made = test::run_command(dusk + " calibrate " + model + " " + samples + " -o " + out);
+    REQUIRE_MESSAGE(made.exit_code == 0, made.err);
+  }
+  CHECK(test::read_bytes(first) == test::read_bytes(second));
+  const Calibration read = read_calibration(first);
+  CHECK(read.images == 7);
+  CHECK(read.method == CalibrationMethod::Percentile);
+  CHECK(read.ranges.count(-1) == 1);
+
+  // The file names the weights it belongs to: any other weights are refused.
+  const auto other = test::run_command(dusk + " bench " + kModel + ".cfg - --iters 1 --warmup 0 --precision int8 --calib " +
+                                       first);
+  CHECK(other.exit_code == 1);
+  CHECK(other.err.find("the calibration was made with other weights") != std::string::npos);
+  CHECK(other.err.find("--calib") != std::string::npos);
+  const Graph graph = load_graph(kModel + ".cfg");
+  NetworkOptions options{0, 0, 1, Backend::Auto};
+  options.calibration = std::make_shared<const Calibration>(read);
+  CHECK_THROWS_WITH_AS(Network(graph, random_weights(graph, 9), options), doctest::Contains("other weights"), Error);
+  const Graph another = load_graph(kShared + "/cfg/yolov4-tiny.cfg");
+  Calibration wrong_network = read;
+  wrong_network.weights_hash = parameter_hash(another, random_weights(another, 1));
+  options.calibration = std::make_shared<const Calibration>(wrong_network);
+  CHECK_THROWS_WITH_AS(Network(another, random_weights(another, 1), options), doctest::Contains("no range for layer"),
+                       Error);
+
+  // Malformed files: one line, with the place.
+  const std::string bad = dir.write("bad.calib", "dusk-calibration 1\nweights fnv1a64:0011223344556677\n7 -3\n");
+  CHECK_THROWS_WITH_AS(read_calibration(bad), doctest::Contains("bad.calib:3"), Error);
+  const std::string future = dir.write("future.calib", "dusk-calibration 9\n");
+  CHECK_THROWS_WITH_AS(read_calibration(future), doctest::Contains("version 9"), Error);
+
+  if (!int8_testable()) return;
+  std::string list;
+  std::vector<std::string> images;
+  for (const auto& entry : std::filesystem::directory_iterator(kShared + "/data/coco128/images/val2017")) {
+    images.push_back(entry.path().string());
+  }
+  std::sort(images.begin(), images.end());
+  for (const std::string& image : images) list += image + "\n";
+  dir.write("val.txt", list);
+  const std::string data =
+      dir.write("coco.data", "classes=80\nvalid=" + dir.file("val.txt") + "\nnames=" + kShared + "/models/coco.names\n");
+  const auto map_at = [&](const std::string& flags) {
+    const auto result = test::run_command(dusk + " map " + data + " " + model + " --strict " + flags);
+    REQUIRE_MESSAGE(result.exit_code == 0, result.err);
+    const std::size_t at = result.out.find("mean average precision (mAP@0.50) = ");
+    REQUIRE(at != std::string::npos);
+    return 100 * std::stod(result.out.substr(at + 37));
+  };
+  const double fp32 = map_at("--precision fp32");
+  const double int8 = map_at("--precision int8 --calib " + first);
+  MESSAGE("mAP@0.5 fp32 " << fp32 << ", int8 " << int8);
+  CHECK(std::fabs(int8 - fp32) <= 1.5);
+}
+
+TEST_CASE("int8 fallback: no int8 unit, or no calibration, runs fp32 with a notice; auto picks int8 when allowed") {
+  const Graph graph = build_graph(parse_cfg(net(8, 24, 24) + "[convolutional]\nfilters=32\nsize=3\npad=1\n"
+                                                               "activation=leaky\n",
+                                            "int8-fallback.cfg"));
+  const Weights weights = random_weights(graph, 1);
+  NetworkOptions options{0, 0, 1, Backend::Auto};
+  options.precision = Precision::Int8;
+  {
+    const Network uncalibrated(graph, weights, options);
+    CHECK(uncalibrated.precision() == Precision::Fp32);
+    REQUIRE(uncalibrated.notices().size() == 1);
+    if (cpu_features().int8()) CHECK(uncalibrated.notices().front().find("needs a calibration") != std::string::npos);
+  }
+  options.calibration = calibrate(graph, weights, {random_input(graph.input, 1)});
+  {
+    const ScopedEnv hidden("DUSK_CPU_FEATURES", "bf16");
+    const Network no_unit(graph, weights, options);
+    CHECK(no_unit.precision() == Precision::Fp32);
+    REQUIRE(no_unit.notices().size() == 1);
+    CHECK(no_unit.notices().front().find("no int8 dot-product unit") != std::string::npos);
+  }
+  if (!int8_testable()) return;
+  NetworkOptions automatic = options;
+  automatic.precision = Precision::Auto;
+  automatic.lowest_accepted = Precision::Int8;
+  const Network picked(graph, weights, automatic);
+  CHECK(picked.precision() == Precision::Int8);
+  CHECK(convolutions_named(picked, "vnni") + convolutions_named(picked, "amx") == 1);
+  automatic.lowest_accepted = Precision::Bf16;  // int8 not accepted: bf16 if the CPU has it, else fp32
+  CHECK(Network(graph, weights, automatic).precision() == (cpu_features().bf16() ? Precision::Bf16 : Precision::Fp32));
 }

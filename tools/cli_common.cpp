@@ -7,6 +7,11 @@
 #include <iostream>
 #include <unistd.h>
 
+#include <algorithm>
+
+#include "util/files.hpp"
+#include "util/text.hpp"
+
 namespace dusk::cli {
 
 namespace {
@@ -59,6 +64,7 @@ std::string in_cli_terms(std::string message) {
       {"(NetworkOptions::max_activation_bytes)", "(--max-memory MiB)"},
       {"(NetworkOptions::backend = Backend::Reference)", "(--backend ref)"},
       {"NetworkOptions::strict_precision", "--strict"},
+      {"NetworkOptions::calibration", "--calib"},
       {"(DetectorOptions::max_image_pixels)", "(--max-image-pixels)"},
   };
   for (const auto& [option, flag] : kFlags) {
@@ -76,6 +82,7 @@ void add_precision_flags(CLI::App& command, PrecisionFlags& flags) {
   command.add_option("--accept", flags.accept, "the least accurate mode --precision auto may pick: fp32, bf16 or int8")
       ->capture_default_str();
   command.add_flag("--strict", flags.strict, "fail, rather than run fp32, when the CPU lacks the mode asked for");
+  command.add_option("--calib", flags.calibration, "int8 activation ranges from dusk calibrate (for these weights)");
 }
 
 void apply_precision_flags(const PrecisionFlags& flags, NetworkOptions& options) {
@@ -88,6 +95,9 @@ void apply_precision_flags(const PrecisionFlags& flags, NetworkOptions& options)
   options.precision = *precision;
   options.lowest_accepted = *accept;
   options.strict_precision = flags.strict;
+  if (!flags.calibration.empty()) {
+    options.calibration = std::make_shared<const Calibration>(read_calibration(flags.calibration));
+  }
 }
 
 Backend backend_option(const std::string& name) {
@@ -109,6 +119,26 @@ Network load_network(const std::string& cfg_path, const std::string& weights_pat
   print_warnings(network.weights_warnings());
   print_notices(network);
   return network;
+}
+
+// Directories expand to the image files directly in them, sorted.
+std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
+  std::vector<std::string> files;
+  for (const std::string& input : inputs) {
+    std::error_code error;
+    if (!std::filesystem::is_directory(input, error)) {
+      files.push_back(input);  // missing files are reported when read
+      continue;
+    }
+    std::vector<std::string> found;
+    for (const std::filesystem::directory_entry& entry : std::filesystem::directory_iterator(input, error)) {
+      if (entry.is_regular_file(error) && has_image_extension(entry.path().string())) found.push_back(entry.path().string());
+    }
+    if (error) throw Error(cat("cannot list directory ", input, ": ", error.message()));
+    std::sort(found.begin(), found.end());
+    files.insert(files.end(), found.begin(), found.end());
+  }
+  return files;
 }
 
 void print_notices(const Network& network) {

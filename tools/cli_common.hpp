@@ -36,14 +36,20 @@ struct PrecisionFlags {
   std::string precision = "auto";
   std::string accept = "fp32";
   bool strict = false;
+  std::string calibration;  // --calib FILE (dusk calibrate)
 };
 void add_precision_flags(CLI::App& command, PrecisionFlags& flags);
-// Sets the NetworkOptions they stand for; UsageError on an unknown mode.
+// Sets the NetworkOptions they stand for (reading the calibration file);
+// UsageError on an unknown mode.
 void apply_precision_flags(const PrecisionFlags& flags, NetworkOptions& options);
 
 // A library message with the options it names (NetworkOptions::backend and
 // the like) replaced by the command-line flags that set them.
 std::string in_cli_terms(std::string message);
+
+// Directories expand to the image files directly in them, sorted; files
+// stay as given (a missing one is reported when read).
+std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs);
 
 // Builds the graph and reads the weights; WEIGHTS "-" means seeded random ones.
 Network load_network(const std::string& cfg_path, const std::string& weights_path, const NetworkOptions& options,

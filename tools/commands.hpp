@@ -19,5 +19,6 @@ void add_partial_command(CLI::App& app, std::function<int()>& action);
 void add_bench_command(CLI::App& app, std::function<int()>& action);
 void add_map_command(CLI::App& app, std::function<int()>& action);
 void add_export_command(CLI::App& app, std::function<int()>& action);
+void add_calibrate_command(CLI::App& app, std::function<int()>& action);
 
 }  // namespace dusk::cli

@@ -62,26 +62,6 @@ std::vector<std::string> take_shard(const std::vector<std::string>& images, cons
   return {sorted.begin() + static_cast<std::ptrdiff_t>(begin), sorted.begin() + static_cast<std::ptrdiff_t>(end)};
 }
 
-// Directories expand to the image files directly in them, sorted.
-std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
-  std::vector<std::string> files;
-  for (const std::string& input : inputs) {
-    std::error_code error;
-    if (!fs::is_directory(input, error)) {
-      files.push_back(input);  // missing files are reported when read
-      continue;
-    }
-    std::vector<std::string> found;
-    for (const fs::directory_entry& entry : fs::directory_iterator(input, error)) {
-      if (entry.is_regular_file(error) && has_image_extension(entry.path().string())) found.push_back(entry.path().string());
-    }
-    if (error) throw Error(cat("cannot list directory ", input, ": ", error.message()));
-    std::sort(found.begin(), found.end());
-    files.insert(files.end(), found.begin(), found.end());
-  }
-  return files;
-}
-
 // nullopt: the cfg's own nms_kind.
 std::optional<NmsKind> nms_kind_option(const std::string& name) {
   if (name == "cfg") return std::nullopt;

@@ -54,6 +54,7 @@ typedef struct dusk_options {
      runs fp32. Added after 0.1.0: a caller built with the older, smaller
      struct_size gets auto. */
   const char* precision;
+  const char* calibration_path; /* int8's ranges from `dusk calibrate`; NULL: none (added after 0.1.0) */
 } dusk_options;
 
 typedef struct dusk_detection {

@@ -13,6 +13,7 @@
 namespace dusk {
 
 class DeferredKernels;  // kernels still in the weights file (Network::load)
+struct Calibration;     // int8 ranges (calibration.hpp)
 
 // A CHW float tensor (batch 1).
 struct Tensor {
@@ -47,7 +48,7 @@ enum class Precision {
   Auto,  // the fastest mode the CPU has that is no less accurate than NetworkOptions::lowest_accepted
   Fp32,
   Bf16,  // bfloat16 kernels and activations (AVX512-BF16 or AMX), fp32 accumulation
-  Int8,  // reserved: needs a calibration file (not built yet, runs fp32 with a notice)
+  Int8,  // int8 convolutions (VNNI or AMX), scales from NetworkOptions::calibration
 };
 
 // "auto", "fp32", "bf16", "int8". nullopt: not a name.
@@ -75,6 +76,9 @@ struct NetworkOptions {
   Precision precision = Precision::Auto;
   Precision lowest_accepted = Precision::Fp32;  // what Auto may go down to
   bool strict_precision = false;
+  // int8's activation ranges (read_calibration); it must have been made with
+  // these weights, or loading fails. Without it int8 is not available.
+  std::shared_ptr<const Calibration> calibration = nullptr;
 };
 
 // The threads a network uses when options.threads is 0: the CPUs this

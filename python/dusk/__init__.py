@@ -77,13 +77,15 @@ class Detector:
     backend: "auto", "fast" (oneDNN) or "ref" (reference kernels).
     precision: "auto", "fp32", "bf16" or "int8" (the convolutions' arithmetic;
     heads stay fp32). A mode this CPU lacks runs fp32 and says so in
-    `notices`, or raises with strict=True.
+    `notices`, or raises with strict=True. int8 needs `calib`, a file from
+    `dusk calibrate` made with these weights.
     """
 
     def __init__(self, cfg: Union[str, os.PathLike], weights: Union[str, os.PathLike],
                  names: Union[None, str, os.PathLike, Sequence[str]] = None, thresh: float = 0.25, nms: float = 0.45,
                  letterbox: bool = False, threads: Optional[int] = None, size: Optional[Tuple[int, int]] = None,
-                 backend: str = "auto", precision: str = "auto", strict: bool = False) -> None:
+                 backend: str = "auto", precision: str = "auto", strict: bool = False,
+                 calib: Union[None, str, os.PathLike] = None) -> None:
         if names is None:
             labels: List[str] = []
         elif isinstance(names, (str, os.PathLike)):
@@ -95,7 +97,7 @@ class Detector:
             raise Error(f"threads={threads}: give a positive count, or None for the CPUs this process may use")
         self._impl = _dusk.Detector(os.fspath(cfg), os.fspath(weights), labels, float(thresh), float(nms),
                                     bool(letterbox), int(threads or 0), width, height, backend,
-                                    precision, bool(strict))
+                                    precision, bool(strict), "" if calib is None else os.fspath(calib))
 
     @property
     def classes(self) -> int:
@@ -104,7 +106,7 @@ class Detector:
 
     @property
     def precision(self) -> str:
-        """The arithmetic the network runs in: "fp32" or "bf16"."""
+        """The arithmetic the network runs in: "fp32", "bf16" or "int8"."""
         return self._impl.precision
 
     @property

@@ -108,7 +108,7 @@ class PyDetector {
  public:
   PyDetector(const std::string& cfg, const std::string& weights, std::vector<std::string> labels, float thresh,
              float nms, bool letterbox, int threads, int width, int height, const std::string& backend,
-             const std::string& precision, bool strict) {
+             const std::string& precision, bool strict, const std::string& calibration) {
     dusk::DetectorOptions options;
     options.threshold = thresh;
     options.nms = nms;
@@ -127,6 +127,10 @@ class PyDetector {
     if (!mode) raise(Stage::General, "precision '" + precision + "' is unknown; use auto, fp32, bf16 or int8");
     options.network.precision = *mode;
     options.network.strict_precision = strict;
+    if (!calibration.empty()) {
+      options.network.calibration = std::make_shared<const dusk::Calibration>(
+          without_gil(Stage::General, [&] { return dusk::read_calibration(calibration); }));
+    }
     dusk::Graph graph = without_gil(Stage::Cfg, [&] { return dusk::load_graph(cfg, dusk::GraphOptions{width, height}); });
     dusk::Network network = without_gil(Stage::Weights, [&] {
       return dusk::Network::load(std::move(graph), weights, options.network);
@@ -382,7 +386,7 @@ PYBIND11_MODULE(_dusk, m) {
       });
   py::class_<PyDetector>(m, "Detector")
       .def(py::init<const std::string&, const std::string&, std::vector<std::string>, float, float, bool, int, int, int,
-                    const std::string&, const std::string&, bool>())
+                    const std::string&, const std::string&, bool, const std::string&>())
       .def("detect_path", &PyDetector::detect_path)
       .def("detect_path_sized", &PyDetector::detect_path_sized)
       .def("detect_array", &PyDetector::detect_array)

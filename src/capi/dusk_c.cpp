@@ -80,6 +80,9 @@ dusk::DetectorOptions detector_options(const dusk_options* given) {
     }
     options.network.precision = *precision;
   }
+  if (o.calibration_path != nullptr) {
+    options.network.calibration = std::make_shared<const dusk::Calibration>(dusk::read_calibration(o.calibration_path));
+  }
   return options;
 }
 
@@ -156,7 +159,7 @@ const char* dusk_status_name(dusk_status status) {
 
 void dusk_options_init(dusk_options* options) {
   if (options == nullptr) return;
-  *options = dusk_options{sizeof(dusk_options), 0.25f, 0.45f, 0, 0, 0, 0, nullptr, nullptr};
+  *options = dusk_options{sizeof(dusk_options), 0.25f, 0.45f, 0, 0, 0, 0, nullptr, nullptr, nullptr};
 }
 
 dusk_status dusk_detector_create(const char* cfg_path, const char* weights_path, const dusk_options* options,

@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <mutex>
 #include <string_view>
 
+#include "dusk/calibration.hpp"
 #include "dusk/error.hpp"
 #include "engine/cpu_share.hpp"
 #include "engine/dnnl/fast_plan.hpp"
@@ -31,6 +33,7 @@ struct Network::Impl {
   int threads = 1;
   Backend backend = Backend::Reference;
   Precision precision = Precision::Fp32;
+  std::shared_ptr<const Calibration> calibration;  // int8's ranges, checked against the weights
   std::vector<std::string> notices;
 
   // Fast plans per set of requested outputs and thread count, built on
@@ -75,7 +78,8 @@ Precision choose_precision(const NetworkOptions& options, Backend backend, std::
   const CpuFeatures cpu = cpu_features();
   const bool fast = backend == Backend::Fast;
   const auto available = [&](Precision p) {
-    return p == Precision::Fp32 || (fast && p == Precision::Bf16 && cpu.bf16());
+    return p == Precision::Fp32 || (fast && p == Precision::Bf16 && cpu.bf16()) ||
+           (fast && p == Precision::Int8 && cpu.int8() && options.calibration);
   };
   if (options.precision == Precision::Auto) {
     for (const Precision p : {Precision::Int8, Precision::Bf16}) {  // fastest first
@@ -84,16 +88,34 @@ Precision choose_precision(const NetworkOptions& options, Backend backend, std::
     return Precision::Fp32;
   }
   if (available(options.precision)) return options.precision;
-  const std::string why = !fast ? "the reference backend computes in fp32 only"
-                          : options.precision == Precision::Int8
-                              ? "int8 kernels are not built yet"
-                              : cat("this CPU has no bf16 unit (found: ", describe(cpu), ")");
+  std::string why;
+  if (!fast) why = "the reference backend computes in fp32 only";
+  else if (options.precision == Precision::Bf16) why = cat("this CPU has no bf16 unit (found: ", describe(cpu), ")");
+  else if (!cpu.int8()) why = cat("this CPU has no int8 dot-product unit (VNNI or AMX; found: ", describe(cpu), ")");
+  else why = "int8 needs a calibration (dusk calibrate; NetworkOptions::calibration)";
   const std::string notice = cat("precision ", precision_name(options.precision), " is not available: ", why);
   if (options.strict_precision) {
     throw Error(cat(notice, "; ask for fp32 or auto, or drop NetworkOptions::strict_precision"));
   }
   notices.push_back(notice + "; running fp32");
   return Precision::Fp32;
+}
+
+// A calibration is only good for the weights and network it was made with.
+void check_calibration(const Graph& graph, const Calibration& calibration, std::uint64_t weights_hash) {
+  if (calibration.weights_hash != weights_hash) {
+    char made[17], these[17];
+    std::snprintf(made, sizeof made, "%016llx", static_cast<unsigned long long>(calibration.weights_hash));
+    std::snprintf(these, sizeof these, "%016llx", static_cast<unsigned long long>(weights_hash));
+    throw Error(cat(graph.source, ": the calibration was made with other weights (fnv1a64:", made, "; these are fnv1a64:",
+                    these, "); run dusk calibrate with these weights (NetworkOptions::calibration)"));
+  }
+  for (const int layer : calibrated_layers(graph)) {
+    if (calibration.ranges.count(layer) == 0) {
+      throw Error(cat(graph.source, ": the calibration has no range for layer ", layer,
+                      ", so it was made for another network; run dusk calibrate for this cfg (NetworkOptions::calibration)"));
+    }
+  }
 }
 
 }  // namespace
@@ -153,7 +175,7 @@ class ActiveCall {
 std::shared_ptr<const FastPlan> Network::Impl::plan_for(const std::vector<int>& keep, int call_threads) const {
   const std::lock_guard<std::mutex> lock(plans_mutex);
   auto& plan = plans[{keep, call_threads}];
-  if (!plan) plan = FastPlan::build(graph, *kernels, keep, call_threads, precision, fast_weights);
+  if (!plan) plan = FastPlan::build(graph, *kernels, keep, call_threads, precision, calibration.get(), fast_weights);
   return plan;
 }
 
@@ -202,7 +224,10 @@ Network::Network(Graph graph, Weights weights, const NetworkOptions& options)
 
 Network::Network(Graph graph, Weights weights, const NetworkOptions& options, const DeferredKernels* deferred) {
   auto impl = std::make_shared<Impl>();
-  if (deferred == nullptr) check_weights_fit(graph, weights);  // read_weights_deferring_kernels checked the file
+  if (deferred == nullptr) {  // Network::load checked the file and its calibration
+    check_weights_fit(graph, weights);
+    if (options.calibration) check_calibration(graph, *options.calibration, parameter_hash(graph, weights));
+  }
   const std::int64_t activations = graph.peak_activation_bytes();
   if (activations > options.max_activation_bytes) {
     throw Error(cat(graph.source, ": at ", graph.input.w, "x", graph.input.h, " the layer outputs need ",
@@ -225,6 +250,7 @@ Network::Network(Graph graph, Weights weights, const NetworkOptions& options, co
   impl->adapt_threads = options.threads == 0;
   impl->backend = choose_backend(options.backend);
   impl->precision = choose_precision(options, impl->backend, impl->notices);
+  impl->calibration = options.calibration;
   impl->fast_weights.configure(impl->threads, options.winograd_memory_share, *impl->kernels);
   impl->graph = std::move(graph);
   impl->raw = std::move(weights);
@@ -266,6 +292,7 @@ Network Network::load(const std::string& cfg_path, const std::string& weights_pa
 }
 
 Network Network::load(Graph graph, const std::string& weights_path, const NetworkOptions& options) {
+  if (options.calibration) check_calibration(graph, *options.calibration, parameter_hash(graph, weights_path));
   DeferredKernels deferred;
   Weights weights = read_weights_deferring_kernels(weights_path, graph, deferred);
   return Network(std::move(graph), std::move(weights), options, &deferred);

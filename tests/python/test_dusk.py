@@ -139,6 +139,17 @@ def test_precision_option_fallback_and_strict(monkeypatch):
     assert dusk.Detector(CFG, WEIGHTS).precision == "fp32"
 
 
+def test_int8_with_a_calibration_file(tmp_path):
+    calib = tmp_path / "yolo-fastest.calib"
+    subprocess.run([DUSK, "calibrate", CFG, WEIGHTS, *SAMPLES[:3], "-o", str(calib)], check=True, capture_output=True)
+    detector = dusk.Detector(CFG, WEIGHTS, names=NAMES, precision="int8", calib=calib)
+    if not detector.notices:  # this CPU has an int8 unit
+        assert detector.precision == "int8"
+        assert [d.label for d in detector.detect(SAMPLES[0])].count("dog") == 1
+    with pytest.raises(dusk.Error, match="not a dusk calibration file"):
+        dusk.Detector(CFG, WEIGHTS, precision="int8", calib=__file__)
+
+
 def test_eight_threads_equal_sequential_results(detector):
     images = [cv2.imread(p) for p in SAMPLES]
     expected = [[key(d) for d in detector.detect(i)] for i in images]

@@ -15,7 +15,7 @@ ConvDesc::ConvDesc(const Layer& layer, memory::data_type type) {
   const memory::dims kernel = s.groups == 1 ? memory::dims{s.filters, in.c, s.size, s.size}
                                             : memory::dims{s.groups, s.filters / s.groups, in.c / s.groups, s.size, s.size};
   src_any = memory::desc({1, in.c, in.h, in.w}, type, Tag::any);
-  dst_any = memory::desc({1, out.c, out.h, out.w}, type, Tag::any);
+  dst_any = memory::desc({1, out.c, out.h, out.w}, type == memory::data_type::s8 ? kF32 : type, Tag::any);
   weights_any = memory::desc(kernel, type, Tag::any);
   user_weights = memory::desc(kernel, kF32, s.groups == 1 ? Tag::oihw : Tag::goihw);
   bias = memory::desc({s.filters}, kF32, Tag::x);

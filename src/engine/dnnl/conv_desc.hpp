@@ -18,8 +18,8 @@ struct ConvDesc {
   dnnl::memory::dims pad_l;
   dnnl::memory::dims pad_r;
 
-  // Source, weights and destination in `type` (f32 or bf16); the bias and
-  // the kernel as dusk holds it stay f32.
+  // Source, weights and destination in `type` (f32, bf16, or s8 with an f32
+  // destination); the bias and the kernel as dusk holds it stay f32.
   explicit ConvDesc(const Layer& layer, dnnl::memory::data_type type = dnnl::memory::data_type::f32);
 
   // Throws dnnl::error when no implementation takes these layouts and post-ops.

@@ -35,13 +35,14 @@ FastPlan::FastPlan(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 FastPlan::~FastPlan() = default;
 
 std::unique_ptr<FastPlan> FastPlan::build(const Graph& graph, KernelStore& store, const std::vector<int>& keep,
-                                          int threads, Precision precision, FastWeights& weights) {
+                                          int threads, Precision precision, const Calibration* calibration,
+                                          FastWeights& weights) {
   const OmpThreads scope(threads);
   auto impl = std::make_unique<Impl>();
   impl->engine = weights.impl->engine;
   impl->threads = threads;
   try {
-    fast::Builder(graph, store, *impl, weights, precision).build(keep);
+    fast::Builder(graph, store, *impl, weights, precision, calibration).build(keep);
   } catch (const dnnl::error& error) {
     throw Error(cat(graph.source, ": oneDNN could not compile the network (", error.what(),
                     "); run it on the reference backend (NetworkOptions::backend = Backend::Reference)"));

@@ -39,10 +39,12 @@ class FastPlan {
   // come from `weights`, configured with the network's store: a convolution's
   // plain kernel is released once oneDNN holds it in its own layout, so the
   // network is in memory once.
-  // `precision` (Fp32 or Bf16) is the convolutions' arithmetic, except for
-  // those that feed a detection head, which stay fp32.
+  // `precision` (never Auto) is the convolutions' arithmetic, except for
+  // those that feed a detection head, which stay fp32; Int8 takes its
+  // activation ranges from `calibration`.
   static std::unique_ptr<FastPlan> build(const Graph& graph, KernelStore& store, const std::vector<int>& keep,
-                                         int threads, Precision precision, FastWeights& weights);
+                                         int threads, Precision precision, const Calibration* calibration,
+                                         FastWeights& weights);
   ~FastPlan();
 
   // Runs on a CHW input of the graph's input shape; thread-safe (each call

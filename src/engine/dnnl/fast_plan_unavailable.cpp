@@ -16,7 +16,8 @@ struct FastPlan::Impl {};
 FastPlan::FastPlan(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 FastPlan::~FastPlan() = default;
 
-std::unique_ptr<FastPlan> FastPlan::build(const Graph&, KernelStore&, const std::vector<int>&, int, Precision, FastWeights&) {
+std::unique_ptr<FastPlan> FastPlan::build(const Graph&, KernelStore&, const std::vector<int>&, int, Precision, const Calibration*,
+                                          FastWeights&) {
   throw Error("this dusk was built without oneDNN; install libdnnl-dev and rebuild for the fast path");
 }
 

@@ -1,6 +1,7 @@
 #include "engine/dnnl/kernel_cache.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "dusk/error.hpp"
 #include "engine/dnnl/winograd.hpp"
@@ -75,9 +76,20 @@ dnnl::memory FastWeights::Impl::in_layout(int layer, const std::string& describe
                     "use the reference backend (NetworkOptions::backend = Backend::Reference) and report this"));
   }
   dnnl::memory target(wanted, engine, storage_.allocate(wanted.get_size()));
+  const bool int8 = wanted.data_type() == dnnl::memory::data_type::s8;
+  dnnl::primitive_attr quantize;
+  if (int8) {
+    std::vector<float> inverse;
+    for (const auto& [index, scales] : weight_scales_) {
+      if (index == layer) inverse = scales;
+    }
+    if (inverse.empty()) throw Error(cat(describe, ": int8 kernel asked for before its scales (a dusk bug; report it)"));
+    for (float& scale : inverse) scale = 1.0f / scale;
+    quantize.set_output_scales(user.data.ndims == 5 ? 0b11 : 0b1, inverse);  // per (group,) output channel
+  }
   const auto reorder_from = [&](dnnl::memory from) {
     dnnl::stream stream(engine);
-    dnnl::reorder(from, target).execute(stream, from, target);
+    dnnl::reorder(dnnl::reorder::primitive_desc(from, target, quantize)).execute(stream, from, target);
     stream.wait();
   };
   if (source) {
@@ -86,12 +98,13 @@ dnnl::memory FastWeights::Impl::in_layout(int layer, const std::string& describe
     const auto& dims = user.data.dims;
     const auto convert = [&](const float* kernel) {
       const bool transformed =
-          user.data.ndims == 4 && fast::transform_winograd_kernel(kernel, static_cast<int>(dims[0]),
+          !int8 && user.data.ndims == 4 && fast::transform_winograd_kernel(kernel, static_cast<int>(dims[0]),
                                                                   static_cast<int>(dims[1]), wanted,
                                                                   static_cast<float*>(target.get_data_handle()));
       if (!transformed) reorder_from(dnnl::memory(user, engine, const_cast<float*>(kernel)));
     };
-    const bool keep_plain = fast::is_winograd_layout(wanted) && network_threads_ > 1;
+    // Neither a Winograd nor an s8 layout converts back exactly.
+    const bool keep_plain = (fast::is_winograd_layout(wanted) && network_threads_ > 1) || int8;
     store_->use_kernel(layer, convert, keep_plain);
   }
   reordered_.emplace_back(layer, wanted, target);
@@ -99,6 +112,29 @@ dnnl::memory FastWeights::Impl::in_layout(int layer, const std::string& describe
   for (const auto& [index, desc] : user_layouts_) known = known || index == layer;
   if (!known) user_layouts_.emplace_back(layer, user);
   return target;
+}
+
+std::vector<float> FastWeights::Impl::weight_scales(int layer, const Desc& user) {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& [index, scales] : weight_scales_) {
+    if (index == layer) return scales;
+  }
+  const auto& dims = user.data.dims;
+  const std::size_t channels = static_cast<std::size_t>(user.data.ndims == 5 ? dims[0] * dims[1] : dims[0]);
+  const std::size_t per_channel = user.get_size() / sizeof(float) / channels;
+  std::vector<float> scales(channels, 1.0f);
+  store_->use_kernel(
+      layer,
+      [&](const float* kernel) {
+        for (std::size_t c = 0; c < channels; ++c) {
+          float largest = 0;
+          for (std::size_t i = 0; i < per_channel; ++i) largest = std::max(largest, std::fabs(kernel[c * per_channel + i]));
+          if (largest > 0) scales[c] = largest / 127.0f;
+        }
+      },
+      true);
+  weight_scales_.emplace_back(layer, scales);
+  return scales;
 }
 
 bool FastWeights::Impl::write_plain(int layer, float* out) const {

@@ -52,7 +52,11 @@ struct FastWeights::Impl {
   // The layer's kernel in `wanted` (its plain layout being `user`), made
   // once: from the store's plain kernel the first time, from a stored
   // layout after that. `describe` names the layer in errors.
+  // An s8 `wanted` is quantized per output channel with weight_scales.
   dnnl::memory in_layout(int layer, const std::string& describe, const Desc& user, const Desc& wanted);
+  // int8: per output channel, its largest |w| / 127 (1 for an all-zero
+  // channel), from the plain kernel (which int8 keeps); made once.
+  std::vector<float> weight_scales(int layer, const Desc& user);
 
  private:
   mutable std::mutex mutex_;
@@ -67,6 +71,7 @@ struct FastWeights::Impl {
   KernelStore* store_ = nullptr;
   std::vector<std::tuple<int, Desc, dnnl::memory>> reordered_;  // layer, layout, data
   std::vector<std::pair<int, Desc>> user_layouts_;              // layer, its plain layout
+  std::vector<std::pair<int, std::vector<float>>> weight_scales_;  // layer, int8 scale per output channel
   Arena storage_;                                               // what those memories point into
   int network_threads_ = 1;
   double winograd_memory_share_ = kDefaultWinogradMemoryShare;

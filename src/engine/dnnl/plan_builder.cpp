@@ -99,6 +99,22 @@ int Builder::as_desc(int value, const Desc& desc) {
   return out;
 }
 
+int Builder::as_quantized(int value, const Desc& desc, float scale) {
+  for (const auto& [source, used_scale, converted] : quantized_) {
+    if (source == value && used_scale == scale && plan_.values[static_cast<std::size_t>(converted)].desc == desc) {
+      return converted;
+    }
+  }
+  const Value v = plan_.values[static_cast<std::size_t>(value)];  // a copy: add_value may reallocate
+  dnnl::primitive_attr attr = attributes();
+  attr.set_output_scales(0, {1.0f / scale});
+  const dnnl::reorder::primitive_desc pd(plan_.engine, v.desc, plan_.engine, desc, attr);
+  const int out = add_value(desc, v.shape);
+  add_primitive(dnnl::reorder(pd), pd, {{DNNL_ARG_FROM, value}, {DNNL_ARG_TO, out}}, {}, {value}, {out});
+  quantized_.emplace_back(value, scale, out);
+  return out;
+}
+
 int Builder::as_plain(int value) {
   return as_desc(value, fast::plain_desc(plan_.values[static_cast<std::size_t>(value)].shape));
 }

@@ -16,10 +16,12 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <tuple>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "dusk/calibration.hpp"
 #include "engine/dnnl/conv_desc.hpp"
 #include "engine/dnnl/fast_plan.hpp"
 #include "engine/dnnl/fast_steps.hpp"
@@ -78,9 +80,11 @@ using ConstantArgs = std::vector<std::pair<int, dnnl::memory>>;
 
 class Builder {
  public:
-  Builder(const Graph& graph, KernelStore& store, FastPlan::Impl& plan, FastWeights& weights, Precision precision)
+  Builder(const Graph& graph, KernelStore& store, FastPlan::Impl& plan, FastWeights& weights, Precision precision,
+          const Calibration* calibration)
       : graph_(graph), store_(store), plan_(plan), kernels_(*weights.impl), winograd_(kernels_.winograd_choice(graph)),
-        conv_type_(convolution_types(graph, precision)), layer_value_(graph.layers.size(), -1),
+        calibration_(calibration), conv_type_(convolution_types(graph, precision, calibration)),
+        layer_value_(graph.layers.size(), -1),
         readers_(graph.reader_counts()), kept_(graph.layers.size(), false) {}
 
   void build(const std::vector<int>& keep);
@@ -95,6 +99,8 @@ class Builder {
   // The value in `desc`'s layout, reordering (once) when it is in another.
   int as_desc(int value, const Desc& desc);
   int as_plain(int value);
+  // The value quantized to `desc` (s8): each element divided by `scale`.
+  int as_quantized(int value, const Desc& desc, float scale);
   void build_layer(const Layer& layer);
   void build_reference(const Layer& layer);
   // An activation with no oneDNN post-op, applied in place on a plain copy.
@@ -102,8 +108,13 @@ class Builder {
 
   // lower_conv.cpp
   // Per layer: the data type a convolution computes in: `precision`'s,
-  // except for those whose output a detection head reads (fp32).
-  static std::vector<dnnl::memory::data_type> convolution_types(const Graph& graph, Precision precision);
+  // except for those whose output a detection head reads (fp32). An int8
+  // convolution (s8) reads its input quantized with the calibrated range and
+  // writes fp32.
+  static std::vector<dnnl::memory::data_type> convolution_types(const Graph& graph, Precision precision,
+                                                                const Calibration* calibration);
+  // The int8 scale of the tensor a convolution reads (range / 127).
+  float input_scale(const Layer& layer) const;
   // A [shortcut] right after this convolution that can be fused into it as a
   // binary post-op: it adds one same-shaped tensor, without weights, and is
   // the only reader of the convolution's output.
@@ -114,8 +125,9 @@ class Builder {
   // The convolution as Winograd's, then its activation (unless relu) and a
   // following shortcut as steps of their own: oneDNN fuses nothing else into it.
   bool build_winograd(const Layer& layer, const ConvDesc& conv, const Layer* shortcut);
+  // `output_scales`: int8's per output channel (empty otherwise).
   void add_convolution(const Layer& layer, const ConvDesc& conv, const dnnl::convolution_forward::primitive_desc& pd,
-                       ValueArgs args, std::vector<int> reads, int dst);
+                       ValueArgs args, std::vector<int> reads, int dst, const std::vector<float>& output_scales = {});
 
   // lower_eltwise.cpp
   // The activation as a oneDNN eltwise primitive over the value in place, or
@@ -137,11 +149,13 @@ class Builder {
   FastPlan::Impl& plan_;
   FastWeights::Impl& kernels_;
   std::vector<bool> winograd_;  // per layer, from the kernel cache
+  const Calibration* calibration_;
   std::vector<dnnl::memory::data_type> conv_type_;
   std::vector<int> layer_value_;
   std::vector<int> readers_;
   std::vector<bool> kept_;
   std::vector<std::pair<int, int>> conversions_;
+  std::vector<std::tuple<int, float, int>> quantized_;  // value, scale, s8 value
 };
 
 }  // namespace fast

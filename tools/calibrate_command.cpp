@@ -1,0 +1,94 @@
+// dusk calibrate: int8 activation ranges measured over sample images, for
+// --precision int8 --calib FILE.
+#include <CLI/CLI.hpp>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "cli_common.hpp"
+#include "commands.hpp"
+#include "util/files.hpp"
+
+namespace dusk::cli {
+
+namespace {
+
+struct CalibrateArgs {
+  std::string cfg;
+  std::string weights;
+  std::vector<std::string> inputs;
+  std::string out;
+  std::string method = "percentile";
+  double percentile = 99.99;
+  std::string size;
+  bool letterbox = false;
+  int threads = 0;
+};
+
+int run_calibrate(const CalibrateArgs& args) {
+  if (args.method != "max" && args.method != "percentile") {
+    throw UsageError("--method '" + args.method + "' is unknown; use max or percentile");
+  }
+  if (!(args.percentile > 0 && args.percentile <= 100)) throw UsageError("--percentile must be in (0, 100]");
+  refuse_to_overwrite(args.out, {args.cfg, args.weights});
+  const std::vector<std::string> images = expand_inputs(args.inputs);
+  if (images.empty()) throw UsageError("no images to calibrate on: the directories given hold no image files");
+  const Size size = parse_size(args.size);
+  NetworkOptions options{size.width, size.height, args.threads, Backend::Auto};
+  options.precision = Precision::Fp32;  // the ranges of fp32 activations
+  const Network network = load_network(args.cfg, args.weights, options);
+  // "-": the seeded random weights every command makes from "-" (benchmarks).
+  const std::uint64_t hash = args.weights == "-" ? parameter_hash(network.graph(), random_weights(network.graph(), 1))
+                                                 : parameter_hash(network.graph(), args.weights);
+  const CalibrationMethod method = args.method == "max" ? CalibrationMethod::Max : CalibrationMethod::Percentile;
+  Calibrator calibrator(network, method, args.percentile);
+  const Shape shape = network.input_shape();
+  const bool terminal = ::isatty(STDERR_FILENO) != 0;
+  const auto start = std::chrono::steady_clock::now();
+  std::size_t done = 0;
+  for (const std::string& path : images) {
+    const Image image = load_image(path);
+    const Image fitted = args.letterbox ? letterbox_image(image, shape.w, shape.h) : resize_image(image, shape.w, shape.h);
+    Tensor input(shape);
+    input.data = fitted.data;
+    calibrator.add(input);
+    ++done;
+    if (terminal) {
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const double rate = static_cast<double>(done) / std::max(elapsed, 1e-9);
+      std::fprintf(stderr, "\r[%zu/%zu] %.1f images/s, ETA %.0f s\033[K", done, images.size(), rate,
+                   static_cast<double>(images.size() - done) / rate);
+    }
+  }
+  if (terminal) std::fprintf(stderr, "\r\033[K");
+  const Calibration calibration = calibrator.result(hash);
+  write_calibration(args.out, calibration);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::fprintf(stderr, "dusk: calibrate: %zu images in %.1f s, %zu tensors (%s), wrote %s\n", done, seconds,
+               calibration.ranges.size(), args.method.c_str(), args.out.c_str());
+  return 0;
+}
+
+}  // namespace
+
+void add_calibrate_command(CLI::App& app, std::function<int()>& action) {
+  auto args = std::make_shared<CalibrateArgs>();
+  CLI::App* command = app.add_subcommand(
+      "calibrate", "Measure int8 activation ranges over sample images (for --precision int8 --calib FILE)");
+  command->add_option("cfg", args->cfg, "Darknet .cfg file")->required();
+  command->add_option("weights", args->weights, "Darknet .weights file, or - for seeded random weights")->required();
+  command->add_option("images", args->inputs, "images or directories of images (a few dozen typical ones)")->required();
+  command->add_option("-o,--out", args->out, "calibration file to write (text; tied to these weights)")->required();
+  command->add_option("--method", args->method,
+                      "max: the largest |x| seen (nothing clips); percentile: that percentile of |x| (outliers clip)")
+      ->capture_default_str();
+  command->add_option("--percentile", args->percentile, "for --method percentile")->capture_default_str();
+  command->add_option("--size", args->size, "input size WxH instead of the cfg's");
+  command->add_flag("--letterbox", args->letterbox, "letterbox the images as detect --letterbox would");
+  command->add_option("--threads", args->threads, "threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  command->callback([args, &action] { action = [args] { return run_calibrate(*args); }; });
+}
+
+}  // namespace dusk::cli
