@@ -134,6 +134,87 @@ std::string net(int c, int h, int w) {
   return text.str();
 }
 
+// One random convolution: channel counts around oneDNN's 16-channel blocks,
+// odd spatial sizes, 1x1 and 3x3, strides 1 and 2, four activations, and
+// (when `grouped`) now and then depthwise.
+struct ConvCase {
+  std::string cfg;
+  Activation activation = Activation::Linear;
+  Graph graph;
+  Weights weights;
+  Tensor input;
+};
+
+ConvCase random_conv_case(std::mt19937& engine, int round, bool grouped) {
+  const auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(engine); };
+  const Activation activations[] = {Activation::Linear, Activation::Leaky, Activation::Mish, Activation::Logistic};
+  const char* activation_names[] = {"linear", "leaky", "mish", "logistic"};
+  const int c = round % 3 == 0 ? 16 * pick(1, 4) + pick(-1, 1) : pick(1, 70);
+  const int filters = round % 2 == 0 ? 16 * pick(1, 4) + pick(-1, 1) : pick(1, 70);
+  const int size = round % 4 == 0 ? 1 : 3;
+  const int stride = round % 5 == 0 ? 2 : 1;
+  const int groups = grouped && round % 7 == 3 && c == filters ? c : 1;
+  const int which = round % 4;
+  const int h = pick(5, 40), w = pick(5, 40);
+  std::ostringstream cfg;
+  cfg << net(c, h, w) << "[convolutional]\nfilters=" << filters << "\nsize=" << size << "\nstride=" << stride
+      << "\npad=1\ngroups=" << groups << "\nbatch_normalize=1\nactivation=" << activation_names[which] << "\n";
+  ConvCase out;
+  out.cfg = cfg.str();
+  out.activation = activations[which];
+  out.graph = build_graph(parse_cfg(out.cfg, "random-conv.cfg"));
+  out.weights = random_weights(out.graph, static_cast<std::uint64_t>(round) + 1);
+  out.input = random_input(out.graph.input, static_cast<unsigned>(round) + 1);
+  return out;
+}
+
+std::vector<float> magnitudes(const std::vector<float>& values) {
+  std::vector<float> out(values.size());
+  std::transform(values.begin(), values.end(), out.begin(), [](float v) { return std::fabs(v); });
+  return out;
+}
+
+// The reference convolution of layer 0's geometry over `input` with
+// `kernel`, no bias and no activation: with magnitudes and ones it gives the
+// sums |w|, |x| and tap counts the error bounds are made of.
+std::vector<float> convolve(const Layer& layer, const std::vector<float>& input, const std::vector<float>& kernel) {
+  std::vector<float> zero(static_cast<std::size_t>(layer.out.c), 0.f);
+  std::vector<float> out(static_cast<std::size_t>(layer.out.size()));
+  ref::conv2d(input.data(), layer.in, kernel.data(), zero.data(), layer.as<ConvSpec>(), out.data(), layer.out, 1);
+  return out;
+}
+
+// `dusk map` of yolo-fastest on coco128 with `flags`: mAP@0.5 in percent.
+class Coco128Map {
+ public:
+  Coco128Map() {
+    std::vector<std::string> images;
+    for (const auto& entry : std::filesystem::directory_iterator(kShared + "/data/coco128/images/val2017")) {
+      images.push_back(entry.path().string());
+    }
+    std::sort(images.begin(), images.end());
+    std::string list;
+    for (const std::string& image : images) list += image + "\n";
+    dir_.write("val.txt", list);
+    data_ = dir_.write("coco.data",
+                       "classes=80\nvalid=" + dir_.file("val.txt") + "\nnames=" + kShared + "/models/coco.names\n");
+  }
+
+  double operator()(const std::string& flags) const {
+    const test::CommandResult result = test::run_command(std::string(DUSK_BINARY) + " map " + data_ + " " + kModel +
+                                                         ".cfg " + kModel + ".weights --strict " + flags);
+    REQUIRE_MESSAGE(result.exit_code == 0, result.err);
+    const std::string marker = "mean average precision (mAP@0.50) = ";
+    const std::size_t at = result.out.find(marker);
+    REQUIRE(at != std::string::npos);
+    return 100 * std::stod(result.out.substr(at + marker.size()));
+  }
+
+ private:
+  test::TempDir dir_;
+  std::string data_;
+};
+
 double largest_slope(Activation activation) {
   switch (activation) {
     case Activation::Logistic: return 0.25;
@@ -147,47 +228,24 @@ double largest_slope(Activation activation) {
 TEST_CASE("bf16 convolutions within the derived bound of fp32, on random shapes and tile edges") {
   if (!bf16_testable()) return;
   std::mt19937 engine(11);
-  const auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(engine); };
-  const Activation activations[] = {Activation::Linear, Activation::Leaky, Activation::Mish, Activation::Logistic};
-  const char* activation_names[] = {"linear", "leaky", "mish", "logistic"};
   for (int round = 0; round < 24; ++round) {
-    // Channel counts around oneDNN's 16-channel blocks, odd spatial sizes.
-    const int c = round % 3 == 0 ? 16 * pick(1, 4) + pick(-1, 1) : pick(1, 70);
-    const int filters = round % 2 == 0 ? 16 * pick(1, 4) + pick(-1, 1) : pick(1, 70);
-    const int size = round % 4 == 0 ? 1 : 3;
-    const int stride = round % 5 == 0 ? 2 : 1;
-    const int groups = round % 7 == 3 && c == filters ? c : 1;
-    const int which = round % 4;
-    const int h = pick(5, 40), w = pick(5, 40);
-    std::ostringstream cfg;
-    cfg << net(c, h, w) << "[convolutional]\nfilters=" << filters << "\nsize=" << size << "\nstride=" << stride
-        << "\npad=1\ngroups=" << groups << "\nbatch_normalize=1\nactivation=" << activation_names[which] << "\n";
-    const Graph graph = build_graph(parse_cfg(cfg.str(), "bf16-case.cfg"));
-    const Weights weights = random_weights(graph, static_cast<std::uint64_t>(round) + 1);
-    const Tensor input = random_input(graph.input, static_cast<unsigned>(round) + 1);
-    CAPTURE(cfg.str());
-
-    const Network low(graph, weights, with_precision(Precision::Bf16));
-    const Network exact(graph, weights, NetworkOptions{0, 0, 2, Backend::Reference});
+    const ConvCase c = random_conv_case(engine, round, true);
+    CAPTURE(c.cfg);
+    const Network low(c.graph, c.weights, with_precision(Precision::Bf16));
+    const Network exact(c.graph, c.weights, NetworkOptions{0, 0, 2, Backend::Reference});
     REQUIRE(low.precision() == Precision::Bf16);
     CHECK(convolutions_named(low, "bf16") == 1);  // really a bf16 kernel
-    const Tensor a = low.forward(input, {0}).front();
-    const Tensor b = exact.forward(input, {0}).front();
+    const Tensor a = low.forward(c.input, {0}).front();
+    const Tensor b = exact.forward(c.input, {0}).front();
 
-    // sum |w||x| per output: the reference convolution of the magnitudes.
-    const Layer& layer = graph.layers[0];
-    FoldedLayer folded = fold_layer(layer, weights.layers[0], graph.source);
-    for (float& v : folded.weights) v = std::fabs(v);
-    std::vector<float> zero(folded.biases.size(), 0.f), magnitude(static_cast<std::size_t>(layer.out.size()));
-    std::vector<float> abs_input(input.data.size());
-    std::transform(input.data.begin(), input.data.end(), abs_input.begin(), [](float v) { return std::fabs(v); });
-    ref::conv2d(abs_input.data(), layer.in, folded.weights.data(), zero.data(), layer.as<ConvSpec>(), magnitude.data(),
-                layer.out, 1);
-    const double slope = largest_slope(activations[which]);
+    const Layer& layer = c.graph.layers[0];
+    const FoldedLayer folded = fold_layer(layer, c.weights.layers[0], c.graph.source);
+    const std::vector<float> sum_wx = convolve(layer, magnitudes(c.input.data), magnitudes(folded.weights));
+    const double slope = largest_slope(c.activation);
     int outside = 0;
     double worst = 0;
     for (std::size_t i = 0; i < b.data.size(); ++i) {
-      const double bound = slope * 2.01 * kUnit * magnitude[i] + kUnit * std::fabs(b.data[i]) + 1e-6;
+      const double bound = slope * 2.01 * kUnit * sum_wx[i] + kUnit * std::fabs(b.data[i]) + 1e-6;
       const double diff = std::fabs(double{a.data[i]} - b.data[i]);
       worst = std::max(worst, diff / bound);
       if (diff > bound) ++outside;
@@ -248,27 +306,9 @@ TEST_CASE("bf16 on yolo-fastest's trained weights: raw heads within 2e-2 of fp32
 
 TEST_CASE("bf16 mAP@0.5 on coco128 within 0.5 points of fp32 (dusk map)") {
   if (!bf16_testable()) return;
-  test::TempDir dir;
-  std::string list;
-  std::vector<std::string> images;
-  for (const auto& entry : std::filesystem::directory_iterator(kShared + "/data/coco128/images/val2017")) {
-    images.push_back(entry.path().string());
-  }
-  std::sort(images.begin(), images.end());
-  for (const std::string& image : images) list += image + "\n";
-  dir.write("val.txt", list);
-  const std::string data =
-      dir.write("coco.data", "classes=80\nvalid=" + dir.file("val.txt") + "\nnames=" + kShared + "/models/coco.names\n");
-  const auto map_at = [&](const std::string& precision) {
-    const test::CommandResult result = test::run_command(std::string(DUSK_BINARY) + " map " + data + " " + kModel +
-                                                         ".cfg " + kModel + ".weights --strict --precision " + precision);
-    REQUIRE_MESSAGE(result.exit_code == 0, result.err);
-    const std::size_t at = result.out.find("mean average precision (mAP@0.50) = ");
-    REQUIRE(at != std::string::npos);
-    return 100 * std::stod(result.out.substr(at + 37));
-  };
-  const double fp32 = map_at("fp32");
-  const double bf16 = map_at("bf16");
+  const Coco128Map map;
+  const double fp32 = map("--precision fp32");
+  const double bf16 = map("--precision bf16");
   MESSAGE("mAP@0.5 fp32 " << fp32 << ", bf16 " << bf16);
   CHECK(fp32 > 20);  // the model detects at all
   CHECK(std::fabs(bf16 - fp32) <= 0.5);
@@ -364,54 +404,33 @@ TEST_CASE("dusk CLI: --precision, --strict and the kernels bench reports") {
 TEST_CASE("int8 convolutions within the derived bound of fp32, on random shapes and tile edges") {
   if (!int8_testable()) return;
   std::mt19937 engine(12);
-  const auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(engine); };
-  const Activation activations[] = {Activation::Linear, Activation::Leaky, Activation::Mish, Activation::Logistic};
-  const char* activation_names[] = {"linear", "leaky", "mish", "logistic"};
   for (int round = 0; round < 24; ++round) {
-    const int c = round % 3 == 0 ? 16 * pick(1, 4) + pick(-1, 1) : pick(1, 70);
-    const int filters = round % 2 == 0 ? 16 * pick(1, 4) + pick(-1, 1) : pick(1, 70);
-    const int size = round % 4 == 0 ? 1 : 3;
-    const int stride = round % 5 == 0 ? 2 : 1;
-    const int which = round % 4;
-    const int h = pick(5, 40), w = pick(5, 40);
-    std::ostringstream cfg;
-    cfg << net(c, h, w) << "[convolutional]\nfilters=" << filters << "\nsize=" << size << "\nstride=" << stride
-        << "\npad=1\nbatch_normalize=1\nactivation=" << activation_names[which] << "\n";
-    const Graph graph = build_graph(parse_cfg(cfg.str(), "int8-case.cfg"));
-    const Weights weights = random_weights(graph, static_cast<std::uint64_t>(round) + 1);
-    const Tensor input = random_input(graph.input, static_cast<unsigned>(round) + 1);
-    CAPTURE(cfg.str());
-    const auto calibration = calibrate(graph, weights, {input});
-
-    const Network low(graph, weights, with_precision(Precision::Int8, 2, calibration));
-    const Network exact(graph, weights, NetworkOptions{0, 0, 2, Backend::Reference});
+    const ConvCase c = random_conv_case(engine, round, false);  // grouped convolutions stay fp32
+    CAPTURE(c.cfg);
+    const auto calibration = calibrate(c.graph, c.weights, {c.input});
+    const Network low(c.graph, c.weights, with_precision(Precision::Int8, 2, calibration));
+    const Network exact(c.graph, c.weights, NetworkOptions{0, 0, 2, Backend::Reference});
     REQUIRE(low.precision() == Precision::Int8);
     CHECK(convolutions_named(low, "vnni") + convolutions_named(low, "amx") == 1);  // really an int8 kernel
-    const Tensor a = low.forward(input, {0}).front();
-    const Tensor b = exact.forward(input, {0}).front();
+    const Tensor a = low.forward(c.input, {0}).front();
+    const Tensor b = exact.forward(c.input, {0}).front();
 
-    const Layer& layer = graph.layers[0];
-    const ConvSpec& spec = layer.as<ConvSpec>();
-    FoldedLayer folded = fold_layer(layer, weights.layers[0], graph.source);
-    const std::size_t per_filter = folded.weights.size() / static_cast<std::size_t>(filters);
-    std::vector<float> kernel_scale(static_cast<std::size_t>(filters));
-    for (std::size_t f = 0; f < kernel_scale.size(); ++f) {
-      float largest = 0;
-      for (std::size_t i = 0; i < per_filter; ++i) largest = std::max(largest, std::fabs(folded.weights[f * per_filter + i]));
-      kernel_scale[f] = largest / 127;
+    const Layer& layer = c.graph.layers[0];
+    const FoldedLayer folded = fold_layer(layer, c.weights.layers[0], c.graph.source);
+    const std::size_t filters = static_cast<std::size_t>(layer.out.c);
+    const std::size_t per_filter = folded.weights.size() / filters;
+    std::vector<float> kernel_scale(filters);
+    for (std::size_t f = 0; f < filters; ++f) {
+      const auto first = folded.weights.begin() + static_cast<std::ptrdiff_t>(f * per_filter);
+      const auto [lowest, highest] = std::minmax_element(first, first + static_cast<std::ptrdiff_t>(per_filter));
+      kernel_scale[f] = std::max(std::fabs(*lowest), std::fabs(*highest)) / 127;
     }
-    // sum|w| and sum|x| per output: reference convolutions of magnitudes with ones.
-    std::vector<float> abs_w(folded.weights.size()), ones_w(folded.weights.size(), 1.f);
-    std::transform(folded.weights.begin(), folded.weights.end(), abs_w.begin(), [](float v) { return std::fabs(v); });
-    std::vector<float> abs_x(input.data.size()), ones_x(input.data.size(), 1.f);
-    std::transform(input.data.begin(), input.data.end(), abs_x.begin(), [](float v) { return std::fabs(v); });
-    std::vector<float> zero(static_cast<std::size_t>(filters), 0.f);
-    std::vector<float> sum_w(static_cast<std::size_t>(layer.out.size())), sum_x(sum_w.size()), taps(sum_w.size());
-    ref::conv2d(ones_x.data(), layer.in, abs_w.data(), zero.data(), spec, sum_w.data(), layer.out, 1);
-    ref::conv2d(abs_x.data(), layer.in, ones_w.data(), zero.data(), spec, sum_x.data(), layer.out, 1);
-    ref::conv2d(ones_x.data(), layer.in, ones_w.data(), zero.data(), spec, taps.data(), layer.out, 1);
+    const std::vector<float> ones_x(c.input.data.size(), 1.f), ones_w(folded.weights.size(), 1.f);
+    const std::vector<float> sum_w = convolve(layer, ones_x, magnitudes(folded.weights));
+    const std::vector<float> sum_x = convolve(layer, magnitudes(c.input.data), ones_w);
+    const std::vector<float> taps = convolve(layer, ones_x, ones_w);
     const double input_scale = calibration->ranges.at(-1) / 127.0;
-    const double slope = largest_slope(activations[which]);
+    const double slope = largest_slope(c.activation);
     const std::size_t plane = static_cast<std::size_t>(layer.out.h) * static_cast<std::size_t>(layer.out.w);
     int outside = 0;
     double worst = 0;
@@ -499,25 +518,9 @@ TEST_CASE("dusk calibrate: deterministic, tied to its weights, int8 mAP@0.5 on c
   CHECK_THROWS_WITH_AS(read_calibration(future), doctest::Contains("version 9"), Error);
 
   if (!int8_testable()) return;
-  std::string list;
-  std::vector<std::string> images;
-  for (const auto& entry : std::filesystem::directory_iterator(kShared + "/data/coco128/images/val2017")) {
-    images.push_back(entry.path().string());
-  }
-  std::sort(images.begin(), images.end());
-  for (const std::string& image : images) list += image + "\n";
-  dir.write("val.txt", list);
-  const std::string data =
-      dir.write("coco.data", "classes=80\nvalid=" + dir.file("val.txt") + "\nnames=" + kShared + "/models/coco.names\n");
-  const auto map_at = [&](const std::string& flags) {
-    const auto result = test::run_command(dusk + " map " + data + " " + model + " --strict " + flags);
-    REQUIRE_MESSAGE(result.exit_code == 0, result.err);
-    const std::size_t at = result.out.find("mean average precision (mAP@0.50) = ");
-    REQUIRE(at != std::string::npos);
-    return 100 * std::stod(result.out.substr(at + 37));
-  };
-  const double fp32 = map_at("--precision fp32");
-  const double int8 = map_at("--precision int8 --calib " + first);
+  const Coco128Map map;
+  const double fp32 = map("--precision fp32");
+  const double int8 = map("--precision int8 --calib " + first);
   MESSAGE("mAP@0.5 fp32 " << fp32 << ", int8 " << int8);
   CHECK(std::fabs(int8 - fp32) <= 1.5);
 }
