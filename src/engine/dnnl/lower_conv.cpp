@@ -18,7 +18,7 @@ std::vector<memory::data_type> Builder::convolution_types(const Graph& graph, Pr
   std::vector<memory::data_type> types(graph.layers.size(), low);
   // int8 needs the range of what the layer reads. Grouped (depthwise)
   // convolutions stay fp32: on yolo-fastest their int8 kernels were slower
-  // (3.67 vs 3.15 ms a pass) and cost 1.8 points of mAP, their few terms per
+  // (3.67 vs 3.15 ms a pass) and cost 1.7 points of mAP, their few terms per
   // output having no sum to average the rounding out.
   for (const Layer& layer : graph.layers) {
     if (low != memory::data_type::s8 || layer.kind != LayerKind::Convolutional) continue;
