@@ -29,6 +29,9 @@ struct Network::Impl {
   Graph graph;
   Weights raw;  // biases and BatchNorm blocks; the kernels moved into `kernels`
   std::unique_ptr<KernelStore> kernels;  // every folded parameter, plain or in the fast path's layouts
+  // Reference backend: each layer's pinned parameters, taken from the store
+  // once at load so a forward pass neither locks nor names layers.
+  std::vector<const FoldedLayer*> reference_params;
   std::vector<int> last_reader;  // per layer: the last layer that reads its output
   int threads = 1;
   Backend backend = Backend::Reference;
@@ -195,7 +198,7 @@ std::vector<Tensor> Network::Impl::run_reference(const Tensor& input, const std:
     }
     std::vector<float>& out = outputs[static_cast<std::size_t>(layer.index)];
     out.resize(static_cast<std::size_t>(layer.out.size()));
-    run_layer_reference(layer, kernels->plain(layer.index, graph.describe(layer.index)), inputs, out.data(),
+    run_layer_reference(layer, *reference_params[static_cast<std::size_t>(layer.index)], inputs, out.data(),
                         call_threads);
     if (last_reader[static_cast<std::size_t>(layer.index)] < 0 && !kept[static_cast<std::size_t>(layer.index)]) {
       std::vector<float>().swap(out);  // nothing reads it
@@ -257,6 +260,11 @@ Network::Network(Graph graph, Weights weights, const NetworkOptions& options, co
   if (deferred != nullptr) impl->load_deferred_kernels(*deferred);
   else if (impl->backend == Backend::Fast && !impl->graph.head_layers().empty()) {
     impl->plan_for(impl->graph.head_layers(), impl->threads);  // compile the common case at load time
+  }
+  if (impl->backend == Backend::Reference) {
+    for (const Layer& layer : impl->graph.layers) {
+      impl->reference_params.push_back(&impl->kernels->plain(layer.index, impl->graph.describe(layer.index)));
+    }
   }
   impl_ = std::move(impl);
 }
