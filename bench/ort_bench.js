@@ -1,18 +1,20 @@
 // Times an ONNX model in ONNX Runtime (onnxruntime-node, CPU execution
 // provider, all graph optimisations) on a seeded random input.
-//   node bench/ort_bench.js MODEL.onnx C H W THREADS ITERS WARMUP
-// Prints {"median_ms": ..., "min_ms": ..., "max_ms": ...}.
+//   node bench/ort_bench.js MODEL.onnx C H W THREADS ITERS WARMUP [BATCH]
+// Prints {"median_ms": ..., "min_ms": ..., "max_ms": ...}, per run of BATCH
+// images (default 1; above 1 the model needs a dynamic batch dimension:
+// dusk export --batch dynamic).
 const ort = require('onnxruntime-node');
 
 async function main() {
-  const [model, c, h, w, threads, iters, warmup] = process.argv.slice(2);
+  const [model, c, h, w, threads, iters, warmup, batch = '1'] = process.argv.slice(2);
   const session = await ort.InferenceSession.create(model, {
     executionProviders: ['cpu'],
     intraOpNumThreads: Number(threads),
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
   });
-  const dims = [1, Number(c), Number(h), Number(w)];
+  const dims = [Number(batch), Number(c), Number(h), Number(w)];
   const data = new Float32Array(dims.reduce((a, b) => a * b));
   let seed = 1;
   for (let i = 0; i < data.length; ++i) {

@@ -34,6 +34,7 @@ struct BenchArgs {
   double winograd_share = kDefaultWinogradMemoryShare;
   int iters = 20;
   int warmup = 3;
+  int batch = 1;
   bool json = false;
 };
 
@@ -89,19 +90,27 @@ int run_bench(const BenchArgs& args) {
   const double load_ms = ms_since(load_start);
   print_notices(network);
 
-  Tensor input(network.input_shape());
+  // Each timed pass runs one batch of different images.
+  std::vector<Tensor> inputs(static_cast<std::size_t>(args.batch), Tensor(network.input_shape()));
   std::mt19937 engine(1);
   std::uniform_real_distribution<float> unit(0.f, 1.f);
-  for (float& v : input.data) v = unit(engine);
-  for (int i = 0; i < args.warmup; ++i) network.forward(input);
+  for (Tensor& input : inputs) {
+    for (float& v : input.data) v = unit(engine);
+  }
+  const auto pass = [&] {
+    if (args.batch == 1) network.forward(inputs.front());
+    else network.forward_batch(inputs);
+  };
+  for (int i = 0; i < args.warmup; ++i) pass();
   std::vector<double> times;
   for (int i = 0; i < args.iters; ++i) {
     const auto start = std::chrono::steady_clock::now();
-    network.forward(input);
+    pass();
     times.push_back(ms_since(start));
   }
   std::sort(times.begin(), times.end());
-  const double median = times[times.size() / 2];
+  const double median = times[times.size() / 2];  // of one pass (a whole batch)
+  const double images_per_s = args.batch * 1000.0 / median;
   const double bflops = network.graph().total_bflops();
   const std::string backend(backend_name(network.backend()));
   const std::string precision(precision_name(network.precision()));
@@ -117,21 +126,24 @@ int run_bench(const BenchArgs& args) {
                                       {"kernels", kernels},
                                       {"threads", network.threads()},
                                       {"iters", args.iters},
+                                      {"batch", args.batch},
+                                      {"images_per_s", images_per_s},
                                       {"median_ms", median},
                                       {"min_ms", times.front()},
                                       {"max_ms", times.back()},
                                       {"load_ms", load_ms},
                                       {"bflops", bflops},
-                                      {"gflops", bflops / (median / 1000.0)},
+                                      {"gflops", bflops * args.batch / (median / 1000.0)},
                                       {"peak_rss_mb", peak_rss_mb()},
                                       {"openmp_runtime", openmp_runtime_file()}};
     std::printf("%s\n", json.dump().c_str());
   } else {
-    std::printf("%s %s, %s backend, %s, %d threads: median %.2f ms (min %.2f, max %.2f) over %d runs, %.1f GFLOP/s; "
-                "load %.1f ms; peak RSS %.0f MB; OpenMP runtime %s\n",
+    const std::string batch = args.batch == 1 ? "" : cat(", batch ", args.batch);
+    std::printf("%s %s, %s backend, %s, %d threads%s: median %.2f ms (min %.2f, max %.2f) over %d runs, %.1f images/s, "
+                "%.1f GFLOP/s; load %.1f ms; peak RSS %.0f MB; OpenMP runtime %s\n",
                 args.cfg.c_str(), to_string(network.input_shape()).c_str(), backend.c_str(), precision.c_str(),
-                network.threads(), median, times.front(), times.back(), args.iters, bflops / (median / 1000.0), load_ms,
-                peak_rss_mb(), openmp_runtime_file().c_str());
+                network.threads(), batch.c_str(), median, times.front(), times.back(), args.iters, images_per_s,
+                bflops * args.batch / (median / 1000.0), load_ms, peak_rss_mb(), openmp_runtime_file().c_str());
     std::printf("CPU: %s (%s); convolutions: %s\n", cpu_model_name().c_str(), describe(cpu_features()).c_str(),
                 kernels.empty() ? "reference kernels" : kernels.c_str());
   }
@@ -149,6 +161,9 @@ void add_bench_command(CLI::App& app, std::function<int()>& action) {
   command->add_option("--threads", args->threads, "threads to use (default: all cores)")->check(CLI::NonNegativeNumber);
   command->add_option("--iters", args->iters, "timed forward passes")->capture_default_str()->check(CLI::PositiveNumber);
   command->add_option("--warmup", args->warmup, "untimed passes first")->capture_default_str()->check(CLI::NonNegativeNumber);
+  command->add_option("--batch", args->batch, "images per pass (Network::forward_batch); times are per pass")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
   command->add_option("--backend", args->backend, "auto, fast (oneDNN) or ref (reference kernels)")->capture_default_str();
   add_precision_flags(*command, args->precision);
   command->add_option("--winograd-share", args->winograd_share,

@@ -32,6 +32,7 @@ struct DetectArgs {
   std::int64_t max_memory_mb = kDefaultMaxActivationBytes >> 20;
   std::string jsonl;
   std::string shard;
+  int batch = 1;  // images per network pass (Detector::detect_fitted of a batch)
   // Video sources only.
   std::string out_video;
   std::int64_t every = 1;

@@ -234,6 +234,9 @@ int run_detect(const DetectArgs& args) {
                         " classes; the others are shown as class ids")});
   }
   if (video) return run_detect_video(args, detector, classes);
+  if (args.batch > 1 && tiles) {
+    throw UsageError("--batch and --tiles do not go together: a tiled image is already a batch of its tiles");
+  }
 
   // Annotated copies' names depend on the images before them, so they are
   // chosen up front; the images themselves run on parallel workers.
@@ -275,44 +278,87 @@ int run_detect(const DetectArgs& args) {
   int failures = 0;
   std::size_t total_detections = 0;
   double total_ms = 0;
-  run_in_order<Outcome>(
-      images.size(), network.threads(),
-      [&](std::size_t i) {
-        Outcome outcome;
-        try {
-          Image image = load_image(images[i], args.max_image_pixels);
-          outcome.width = image.w;
-          outcome.height = image.h;
-          const auto start = std::chrono::steady_clock::now();
-          outcome.detections = tiles ? detect_tiled(detector, image, *tiles) : detector.detect(image);
-          outcome.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-          if (!out_paths[i].empty()) {
-            draw_detections(image, outcome.detections, classes);
-            const std::string ext = fs::path(out_paths[i]).extension().string();
-            save_image(image, out_paths[i], ext == ".png" ? ImageFormat::Png : ImageFormat::Jpeg);
+  const auto report = [&](std::size_t i, Outcome&& outcome) {
+    if (progress) std::cerr << "\r\033[K" << std::flush;
+    if (!args.jsonl.empty()) jsonl_line(i, outcome);
+    if (!outcome.error.empty()) {
+      std::cerr << "dusk: error: " << outcome.error << "\n";
+      ++failures;
+    } else {
+      total_ms += outcome.ms;
+      total_detections += outcome.detections.size();
+      if (args.jsonl != "-") print_detections(images[i], outcome.detections, outcome.ms);
+      json.push_back(to_json(static_cast<int>(i) + 1, images[i], outcome.detections));
+    }
+    if (progress && i + 1 < images.size()) {
+      std::cerr << "[" << i + 1 << "/" << images.size() << "] " << images[i] << std::flush;
+    }
+  };
+  // Annotated copies are drawn on the original image, after detection.
+  const auto save_annotated = [&](std::size_t i, Image& image, const std::vector<Detection>& detections) {
+    if (out_paths[i].empty()) return;
+    draw_detections(image, detections, classes);
+    const std::string ext = fs::path(out_paths[i]).extension().string();
+    save_image(image, out_paths[i], ext == ".png" ? ImageFormat::Png : ImageFormat::Jpeg);
+  };
+  const auto failure = [&](std::size_t i, const std::exception& error) {
+    if (dynamic_cast<const std::bad_alloc*>(&error) != nullptr) {  // on a worker thread: report it, as for any image
+      return cat(images[i], ": out of memory; try --max-image-pixels or a smaller --size");
+    }
+    return std::string(error.what());
+  };
+  const std::size_t batch = static_cast<std::size_t>(args.batch);
+  const std::size_t chunks = (images.size() + batch - 1) / batch;
+  // Each worker takes a chunk of --batch images: loads them, detects on them
+  // in one pass (a broken image fails alone), draws and saves them.
+  run_in_order<std::vector<Outcome>>(
+      chunks, network.threads(),
+      [&](std::size_t chunk) {
+        const std::size_t first = chunk * batch;
+        std::vector<Outcome> outcomes(std::min(batch, images.size() - first));
+        std::vector<Image> originals(outcomes.size());
+        std::vector<FittedImage> fitted;
+        std::vector<std::size_t> loaded;  // positions in the chunk of the images that loaded
+        for (std::size_t k = 0; k < outcomes.size(); ++k) {
+          try {
+            originals[k] = load_image(images[first + k], args.max_image_pixels);
+            outcomes[k].width = originals[k].w;
+            outcomes[k].height = originals[k].h;
+            if (!tiles) fitted.push_back({detector.fit_to_network(originals[k]), originals[k].w, originals[k].h});
+            loaded.push_back(k);
+          } catch (const std::exception& error) {
+            outcomes[k].error = failure(first + k, error);
           }
-        } catch (const std::bad_alloc&) {  // on a worker thread: report it, as for any image
-          outcome.error = cat(images[i], ": out of memory; try --max-image-pixels or a smaller --size");
-        } catch (const Error& error) {
-          outcome.error = error.what();
         }
-        return outcome;
+        try {
+          const auto start = std::chrono::steady_clock::now();
+          std::vector<std::vector<Detection>> found;
+          if (tiles) {
+            for (const std::size_t k : loaded) found.push_back(detect_tiled(detector, originals[k], *tiles));
+          } else if (!fitted.empty()) {
+            found = detector.detect_fitted(std::move(fitted));
+          }
+          const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+          for (std::size_t j = 0; j < loaded.size(); ++j) {
+            Outcome& outcome = outcomes[loaded[j]];
+            outcome.detections = std::move(found[j]);
+            outcome.ms = ms / static_cast<double>(loaded.size());  // a batch's time, shared
+          }
+        } catch (const std::exception& error) {
+          for (const std::size_t k : loaded) outcomes[k].error = failure(first + k, error);
+          loaded.clear();
+        }
+        for (const std::size_t k : loaded) {
+          try {
+            save_annotated(first + k, originals[k], outcomes[k].detections);
+          } catch (const std::exception& error) {
+            outcomes[k].error = failure(first + k, error);
+          }
+        }
+        return outcomes;
       },
-      [&](std::size_t i, Outcome&& outcome) {
-        if (progress) std::cerr << "\r\033[K" << std::flush;
-        if (!args.jsonl.empty()) jsonl_line(i, outcome);
-        if (!outcome.error.empty()) {
-          std::cerr << "dusk: error: " << outcome.error << "\n";
-          ++failures;
-        } else {
-          total_ms += outcome.ms;
-          total_detections += outcome.detections.size();
-          if (args.jsonl != "-") print_detections(images[i], outcome.detections, outcome.ms);
-          json.push_back(to_json(static_cast<int>(i) + 1, images[i], outcome.detections));
-        }
-        if (progress && i + 1 < images.size()) {
-          std::cerr << "[" << i + 1 << "/" << images.size() << "] " << images[i] << std::flush;
-        }
+      [&](std::size_t chunk, std::vector<Outcome>&& outcomes) {
+        for (std::size_t k = 0; k < outcomes.size(); ++k) report(chunk * batch + k, std::move(outcomes[k]));
       });
   if (!args.json.empty()) {
     const std::string text = json.dump(1) + "\n";
@@ -377,6 +423,11 @@ void add_detect_command(CLI::App& app, std::function<int()>& action) {
   command->add_option("--shard", args->shard,
                       "I/N: only shard I (0-based) of N of the sorted inputs, for job-scheduler arrays");
   command->add_option("--threads", args->threads, "threads to use (default: all cores)")->check(CLI::NonNegativeNumber);
+  command->add_option("--batch", args->batch,
+                      "images (or video frames) per network pass, run side by side on shares of the threads; "
+                      "directories already keep --threads images in flight")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
   command->add_option("--size", args->size, "network input size WxH instead of the cfg's");
   command->add_option("--backend", args->backend, "auto, fast (oneDNN) or ref (reference kernels)")->capture_default_str();
   add_precision_flags(*command, args->precision);

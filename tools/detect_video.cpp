@@ -55,6 +55,7 @@ VideoOptions video_options(const DetectArgs& args) {
   options.every = args.every;
   options.max_frames = args.max_frames;
   options.reconnect = args.reconnect;
+  options.batch = args.batch;
   if (args.drop_frames) options.drop_frames = true;
   if (args.no_drop_frames) options.drop_frames = false;
   if (!args.start.empty()) {

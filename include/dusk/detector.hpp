@@ -66,6 +66,14 @@ struct DetectorOptions {
 
 enum class PixelFormat { RGB, BGR };
 
+// An image fitted to the network (Detector::fit_to_network) and the size of
+// the original it came from, which the boxes are mapped back to.
+struct FittedImage {
+  Image image;
+  int width = 0;
+  int height = 0;
+};
+
 // Loads a network once and detects on any number of images. detect() is
 // const and keeps no state between calls, so several threads may call it on
 // one Detector at once; each call then runs with options.threads threads.
@@ -86,6 +94,13 @@ class Detector {
   // whose original image was width x height.
   Image fit_to_network(const Image& image) const;
   std::vector<Detection> detect_fitted(const Image& fitted, int width, int height) const;
+
+  // Several images at once, through Network::forward_batch (side by side on
+  // shares of the threads: more images per second than one after another
+  // when one image keeps the threads only partly busy); per image, in the
+  // order given, what detect() or detect_fitted() returns for it.
+  std::vector<std::vector<Detection>> detect_batch(const std::vector<Image>& images) const;
+  std::vector<std::vector<Detection>> detect_fitted(std::vector<FittedImage> batch) const;
 
   // Every class of every box whose probability passes options.threshold
   // after NMS, in Darknet's list order (boxes as the NMS sort left them,

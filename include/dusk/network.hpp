@@ -127,6 +127,13 @@ class Network {
   // order given. Safe to call from several threads at once; concurrent calls
   // split the thread budget between them rather than oversubscribe the cores.
   std::vector<Tensor> forward(const Tensor& input, const std::vector<int>& keep = {}) const;
+  // The same for several inputs at once: per input, what forward() returns
+  // for it. The inputs run side by side on shares of the thread budget (one
+  // thread each when there are as many inputs as threads), which keeps the
+  // cores busier than one input on all of them; memory grows with the
+  // threads, not the inputs.
+  std::vector<std::vector<Tensor>> forward_batch(const std::vector<Tensor>& inputs,
+                                                 const std::vector<int>& keep = {}) const;
 
  private:
   Network(Graph graph, Weights weights, const NetworkOptions& options, const DeferredKernels* deferred);

@@ -71,6 +71,9 @@ struct VideoOptions {
   int reconnect = 0;             // live sources: reopen this many times (with backoff) after a failure
   std::optional<TileOptions> tiles;  // detect by tiles (see dusk/tiles.hpp)
   std::size_t queue_frames = 4;  // frames each queue holds (files)
+  // Frames per network pass (Detector::detect_fitted of a batch). Needs every
+  // frame (no dropping) and whole frames (no tiles).
+  int batch = 1;
 };
 
 struct FrameResult {

@@ -92,20 +92,26 @@ Image fit(const Network& network, const DetectorOptions& options, const Image& i
                            : resize_image(image, net.w, net.h, options.resize);
 }
 
-// Decoded, mapped to the image and suppressed: Darknet's detection list.
-std::vector<Candidate> find_candidates(const Network& network, const DetectorOptions& options, Image fitted,
-                                       int image_w, int image_h) {
-  const Graph& graph = network.graph();
-  const Shape net = graph.input;
+// The network's input tensor made of a fitted image (its pixels moved).
+Tensor network_input(const Network& network, Image fitted, int image_w, int image_h) {
+  const Shape net = network.graph().input;
   if (fitted.c != net.c || fitted.w != net.w || fitted.h != net.h || image_w < 1 || image_h < 1) {
     throw Error(cat("a fitted image must be ", net.w, "x", net.h, "x", net.c, " (the network's input) and come from a ",
                     "positive size; got ", fitted.w, "x", fitted.h, "x", fitted.c, " from ", image_w, "x", image_h));
   }
-  Tensor input(net);
+  Tensor input;  // not Tensor(net): a fresh zeroed buffer costs page faults, the pixels are already there
+  input.shape = net;
   input.data = std::move(fitted.data);
+  return input;
+}
 
+// The heads' outputs decoded, mapped to the image and suppressed: Darknet's
+// detection list.
+std::vector<Candidate> candidates_from(const Network& network, const DetectorOptions& options,
+                                       const std::vector<Tensor>& outputs, int image_w, int image_h) {
+  const Graph& graph = network.graph();
+  const Shape net = graph.input;
   const std::vector<int> heads = graph.head_layers();
-  const std::vector<Tensor> outputs = network.forward(input, heads);
   std::vector<Candidate> candidates;
   for (std::size_t i = 0; i < heads.size(); ++i) {
     decode_head(graph.layers[static_cast<std::size_t>(heads[i])], outputs[i], net, options.threshold, candidates);
@@ -119,6 +125,12 @@ std::vector<Candidate> find_candidates(const Network& network, const DetectorOpt
     suppress(candidates, head_classes(head), options.nms, kind, beta);
   }
   return candidates;
+}
+
+std::vector<Candidate> find_candidates(const Network& network, const DetectorOptions& options, Image fitted,
+                                       int image_w, int image_h) {
+  const Tensor input = network_input(network, std::move(fitted), image_w, image_h);
+  return candidates_from(network, options, network.forward(input), image_w, image_h);
 }
 
 }  // namespace
@@ -144,6 +156,26 @@ Image Detector::fit_to_network(const Image& image) const { return fit(network_, 
 std::vector<Detection> Detector::detect_fitted(const Image& fitted, int width, int height) const {
   std::vector<Candidate> candidates = find_candidates(network_, options_, fitted, width, height);
   return to_detections(candidates, options_, width, height);
+}
+
+std::vector<std::vector<Detection>> Detector::detect_batch(const std::vector<Image>& images) const {
+  std::vector<FittedImage> batch;
+  batch.reserve(images.size());
+  for (const Image& image : images) batch.push_back({fit_to_network(image), image.w, image.h});
+  return detect_fitted(std::move(batch));
+}
+
+std::vector<std::vector<Detection>> Detector::detect_fitted(std::vector<FittedImage> batch) const {
+  std::vector<Tensor> inputs;
+  inputs.reserve(batch.size());
+  for (FittedImage& fitted : batch) inputs.push_back(network_input(network_, std::move(fitted.image), fitted.width, fitted.height));
+  const std::vector<std::vector<Tensor>> outputs = network_.forward_batch(inputs);
+  std::vector<std::vector<Detection>> detections;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    std::vector<Candidate> candidates = candidates_from(network_, options_, outputs[i], batch[i].width, batch[i].height);
+    detections.push_back(to_detections(candidates, options_, batch[i].width, batch[i].height));
+  }
+  return detections;
 }
 
 std::vector<ScoredBox> Detector::scored_boxes(const Image& image) const {

@@ -8,7 +8,10 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <exception>
+#include <span>
 #include <string_view>
+#include <thread>
 
 #include "dusk/calibration.hpp"
 #include "dusk/error.hpp"
@@ -49,6 +52,12 @@ struct Network::Impl {
   mutable CpuShare cpu_share;
 
   std::shared_ptr<const FastPlan> plan_for(const std::vector<int>& keep, int call_threads) const;
+  // The layers forward() computes for `keep`, checked; `inputs` checked against the graph's input.
+  std::vector<int> checked_outputs(const Tensor* inputs, std::size_t count, const std::vector<int>& keep) const;
+  // Runs `count` inputs from `inputs` with this call's share of the threads.
+  // run_one: one input on `call_threads` threads.
+  std::vector<Tensor> run_one(const Tensor& input, const std::vector<int>& wanted, int call_threads) const;
+  std::vector<std::vector<Tensor>> run(const Tensor* inputs, std::size_t count, const std::vector<int>& wanted) const;
   void load_deferred_kernels(const DeferredKernels& deferred);
   std::vector<Tensor> run_reference(const Tensor& input, const std::vector<int>& keep, int call_threads) const;
 };
@@ -322,12 +331,13 @@ std::vector<std::pair<std::string, int>> Network::kernel_summary() const {
   return impl.plan_for(outputs, impl.threads)->kernel_summary();
 }
 
-std::vector<Tensor> Network::forward(const Tensor& input, const std::vector<int>& keep) const {
-  const Impl& impl = *impl_;
-  const Graph& graph = impl.graph;
-  if (input.shape != graph.input || static_cast<std::int64_t>(input.data.size()) != graph.input.size()) {
-    throw Error(cat("input tensor is ", to_string(input.shape), " but ", graph.source, " takes ",
-                    to_string(graph.input), "; resize the input or build the network for that size"));
+std::vector<int> Network::Impl::checked_outputs(const Tensor* inputs, std::size_t count,
+                                                const std::vector<int>& keep) const {
+  for (const Tensor& input : std::span(inputs, count)) {
+    if (input.shape != graph.input || static_cast<std::int64_t>(input.data.size()) != graph.input.size()) {
+      throw Error(cat("input tensor is ", to_string(input.shape), " but ", graph.source, " takes ",
+                      to_string(graph.input), "; resize the input or build the network for that size"));
+    }
   }
   const std::vector<int> wanted = keep.empty() ? graph.head_layers() : keep;
   for (const int index : wanted) {
@@ -335,18 +345,67 @@ std::vector<Tensor> Network::forward(const Tensor& input, const std::vector<int>
       throw Error(cat("layer ", index, " does not exist; ", graph.source, " has layers 0..", graph.layers.size() - 1));
     }
   }
+  return wanted;
+}
+
+std::vector<Tensor> Network::Impl::run_one(const Tensor& input, const std::vector<int>& wanted,
+                                           int call_threads) const {
+  if (backend == Backend::Fast && !wanted.empty()) return plan_for(wanted, call_threads)->run(input);
+  return run_reference(input, wanted, call_threads);
+}
+
+std::vector<std::vector<Tensor>> Network::Impl::run(const Tensor* inputs, std::size_t count,
+                                                    const std::vector<int>& wanted) const {
   limit_openmp_spinning();
-  const ActiveCall call(impl.active_calls);
-  const int budget = impl.adapt_threads ? impl.cpu_share.threads_for(impl.threads) : impl.threads;
+  const ActiveCall call(active_calls);
+  const int budget = adapt_threads ? cpu_share.threads_for(threads) : threads;
   const int call_threads = std::max(1, budget / call.count());
-  const bool watch = impl.adapt_threads && call_threads > 1;
-  const double wall_start = watch ? monotonic_ms() : 0;
-  const double cpu_start = watch ? thread_cpu_ms() : 0;
-  std::vector<Tensor> outputs = impl.backend == Backend::Fast && !wanted.empty()
-                                    ? impl.plan_for(wanted, call_threads)->run(input)
-                                    : impl.run_reference(input, wanted, call_threads);
-  if (watch) impl.cpu_share.record(call_threads, monotonic_ms() - wall_start, thread_cpu_ms() - cpu_start);
+  std::vector<std::vector<Tensor>> outputs(count);
+  // Several images run side by side, each on a share of the threads: a
+  // layer keeps one more thread only partly busy (yolov4-tiny at 416: 1.5x
+  // faster on 2 threads than on 1), two images on one thread each keep both
+  // fully busy. One image per stream at a time, so memory grows with the
+  // streams (at most the threads), not with the batch.
+  const int streams = static_cast<int>(std::min<std::size_t>(count, static_cast<std::size_t>(call_threads)));
+  if (streams == 1) {
+    const bool watch = adapt_threads && call_threads > 1;
+    const double wall_start = watch ? monotonic_ms() : 0;
+    const double cpu_start = watch ? thread_cpu_ms() : 0;
+    for (std::size_t i = 0; i < count; ++i) outputs[i] = run_one(inputs[i], wanted, call_threads);
+    if (watch) cpu_share.record(call_threads, monotonic_ms() - wall_start, thread_cpu_ms() - cpu_start);
+    return outputs;
+  }
+  std::vector<std::exception_ptr> failures(static_cast<std::size_t>(streams));
+  const auto stream = [&](int s) {
+    const int stream_threads = call_threads / streams + (s < call_threads % streams ? 1 : 0);
+    try {
+      for (std::size_t i = static_cast<std::size_t>(s); i < count; i += static_cast<std::size_t>(streams)) {
+        outputs[i] = run_one(inputs[i], wanted, stream_threads);
+      }
+    } catch (...) {
+      failures[static_cast<std::size_t>(s)] = std::current_exception();
+    }
+  };
+  std::vector<std::thread> others;
+  for (int s = 1; s < streams; ++s) others.emplace_back(stream, s);
+  stream(0);
+  for (std::thread& other : others) other.join();
+  for (const std::exception_ptr& failure : failures) {
+    if (failure) std::rethrow_exception(failure);
+  }
   return outputs;
+}
+
+std::vector<Tensor> Network::forward(const Tensor& input, const std::vector<int>& keep) const {
+  const std::vector<int> wanted = impl_->checked_outputs(&input, 1, keep);
+  return std::move(impl_->run(&input, 1, wanted).front());
+}
+
+std::vector<std::vector<Tensor>> Network::forward_batch(const std::vector<Tensor>& inputs,
+                                                        const std::vector<int>& keep) const {
+  if (inputs.empty()) return {};
+  const std::vector<int> wanted = impl_->checked_outputs(inputs.data(), inputs.size(), keep);
+  return impl_->run(inputs.data(), inputs.size(), wanted);
 }
 
 int default_threads() {

@@ -34,6 +34,10 @@ void check_options(const VideoOptions& options) {
   if (options.reconnect < 0) throw Error("reconnect attempts cannot be negative");
   if (options.queue_frames < 1) throw Error("video queues need room for at least one frame");
   if (options.max_frames == 0) throw Error("max frames 0 would process nothing; use -1 for no limit");
+  if (options.batch < 1) throw Error(cat("a batch of ", options.batch, " frames: use 1 or more"));
+  if (options.batch > 1 && options.tiles) {
+    throw Error("batches and tiles do not go together: a tiled frame is already a batch of its tiles");
+  }
 }
 
 bool stopping(const std::atomic<bool>* stop) { return stop != nullptr && stop->load(); }
@@ -123,6 +127,31 @@ Prepared prepare(Frame frame, const Detector& detector, bool fit) {
   return p;
 }
 
+// Frames through the network in one pass; a frame that failed to prepare
+// passes through with its error, a failed pass fails every frame in it.
+std::vector<FrameResult> infer_batch(std::vector<Prepared> batch, const Detector& detector) {
+  std::vector<FrameResult> results(batch.size());
+  std::vector<FittedImage> fitted;
+  std::vector<std::size_t> ready;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    results[i].error = std::move(batch[i].error);
+    if (results[i].error.empty()) {
+      fitted.push_back({std::move(batch[i].image), batch[i].frame.bgr.cols, batch[i].frame.bgr.rows});
+      ready.push_back(i);
+    }
+  }
+  try {
+    std::vector<std::vector<Detection>> found = detector.detect_fitted(std::move(fitted));
+    for (std::size_t j = 0; j < ready.size(); ++j) results[ready[j]].detections = std::move(found[j]);
+  } catch (const std::bad_alloc&) {
+    for (const std::size_t i : ready) results[i].error = cat("frame ", batch[i].frame.index, ": out of memory while detecting");
+  } catch (const Error& error) {
+    for (const std::size_t i : ready) results[i].error = cat("frame ", batch[i].frame.index, ": ", error.what());
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) results[i].frame = std::move(batch[i].frame);
+  return results;
+}
+
 FrameResult infer(Prepared p, const Detector& detector, const VideoOptions& options) {
   FrameResult result;
   result.error = std::move(p.error);
@@ -151,12 +180,18 @@ VideoSummary run_video(FrameSource& source, const Detector& detector, const Vide
   }
   const auto start = std::chrono::steady_clock::now();
   const bool drop = options.drop_frames.value_or(source.live());
+  if (drop && options.batch > 1) {
+    throw Error(cat("a batch of ", options.batch, " frames needs every frame, but frames are dropped (the default for ",
+                    "live sources) to keep up; turn dropping off (--no-drop-frames, VideoOptions::drop_frames) or use a batch of 1"));
+  }
   const bool fit_early = !options.tiles;
   // Live: one slot that a newer frame replaces, and no preprocessing queue,
   // so a frame waits for at most one inference. Files: every frame, in order.
   BoundedQueue<Frame> decoded(drop ? 1 : options.queue_frames, drop);
-  BoundedQueue<Prepared> prepared(options.queue_frames, false);
-  BoundedQueue<FrameResult> results(options.queue_frames, false);
+  // Room for a whole batch, so the next one is prepared while one runs.
+  const std::size_t room = std::max(options.queue_frames, static_cast<std::size_t>(options.batch));
+  BoundedQueue<Prepared> prepared(room, false);
+  BoundedQueue<FrameResult> results(room, false);
   std::atomic<bool> abort{false};
 
   ReaderReport report;
@@ -170,7 +205,26 @@ VideoSummary run_video(FrameSource& source, const Detector& detector, const Vide
       prepared.close();
     });
   }
+  const auto infer_batches = [&] {  // every frame, options.batch at a time
+    while (true) {
+      std::vector<Prepared> batch;
+      while (batch.size() < static_cast<std::size_t>(options.batch)) {
+        std::optional<Prepared> next = prepared.pop();
+        if (!next) break;
+        batch.push_back(std::move(*next));
+      }
+      if (batch.empty()) return;
+      for (FrameResult& result : infer_batch(std::move(batch), detector)) {
+        if (!results.push(std::move(result))) return;
+      }
+    }
+  };
   std::thread inference([&] {
+    if (options.batch > 1) {
+      infer_batches();
+      results.close();
+      return;
+    }
     while (true) {
       std::optional<Prepared> next;
       if (drop) {

@@ -1,0 +1,231 @@
+// Batches: Network::forward_batch and Detector::detect_fitted of several
+// images against the same calls one image at a time (the oracle), and the
+// --batch options of dusk bench and dusk detect (directories and video).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "dusk/dusk.hpp"
+#include "support/compare.hpp"
+#include "support/fixtures.hpp"
+#include "support/paths.hpp"
+
+namespace fs = std::filesystem;
+using namespace dusk;
+using nlohmann::json;
+
+namespace {
+
+const std::string kModel = test::shared("models/yolo-fastest-1.1");
+const std::string kCfg = kModel + ".cfg";
+const std::string kWeights = kModel + ".weights";
+const std::string kNames = test::shared("models/coco.names");
+const std::string kVtest = "/usr/share/doc/opencv-doc/examples/data/vtest.avi";
+const std::vector<std::string> kImages = {"dog.jpg", "horses.jpg", "person.jpg", "giraffe.jpg", "kite.jpg"};
+
+Tensor random_input(const Shape& shape, unsigned seed) {
+  Tensor tensor(shape);
+  std::mt19937 engine(seed);
+  std::uniform_real_distribution<float> unit(0.f, 1.f);
+  for (float& v : tensor.data) v = unit(engine);
+  return tensor;
+}
+
+// The images run on other thread counts than one image alone gets (one
+// thread each, side by side), so the sums may round differently; fp32's
+// differences across thread counts stay far below this.
+constexpr double kRelativeTolerance = 1e-4;
+
+void check_same_outputs(const Network& network, const std::vector<Tensor>& inputs) {
+  const std::vector<std::vector<Tensor>> batch = network.forward_batch(inputs);
+  REQUIRE(batch.size() == inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const std::vector<Tensor> alone = network.forward(inputs[i]);
+    REQUIRE(batch[i].size() == alone.size());
+    for (std::size_t head = 0; head < alone.size(); ++head) {
+      CAPTURE(i);
+      CAPTURE(head);
+      CHECK(batch[i][head].shape == alone[head].shape);
+      const test::Difference d = test::compare(batch[i][head].data, alone[head].data);
+      INFO(test::describe(d));
+      CHECK(d.max_abs <= kRelativeTolerance * d.max_magnitude);
+    }
+  }
+  // Different inputs give clearly different outputs, so a batch that mixed
+  // up its images' order would fail above.
+  const test::Difference between = test::compare(batch[0][0].data, batch[1][0].data);
+  CHECK(between.max_abs > 100 * kRelativeTolerance * between.max_magnitude);
+}
+
+bool close_detections(const std::vector<Detection>& a, const std::vector<Detection>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i].class_id != b[i].class_id || std::fabs(a[i].confidence - b[i].confidence) > 1e-4f ||
+        std::fabs(a[i].box.left - b[i].box.left) > 0.05f || std::fabs(a[i].box.top - b[i].box.top) > 0.05f ||
+        std::fabs(a[i].box.width - b[i].box.width) > 0.05f || std::fabs(a[i].box.height - b[i].box.height) > 0.05f) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string dusk_command(const std::string& args) { return test::kDuskBinary + " " + args; }
+
+std::vector<json> read_jsonl(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<json> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE("forward_batch gives each input what forward gives it, in order, on both backends") {
+  SUBCASE("fast, trained yolo-fastest, more images than threads") {
+    NetworkOptions options;
+    options.threads = 2;
+    const Network network = Network::load(kCfg, kWeights, options);
+    std::vector<Tensor> inputs;
+    for (unsigned seed = 1; seed <= 5; ++seed) inputs.push_back(random_input(network.input_shape(), seed));
+    check_same_outputs(network, inputs);
+  }
+  SUBCASE("fast, one thread: the images one after another") {
+    NetworkOptions options;
+    options.threads = 1;
+    const Network network = Network::load(kCfg, kWeights, options);
+    check_same_outputs(network, {random_input(network.input_shape(), 7), random_input(network.input_shape(), 8)});
+  }
+  SUBCASE("reference backend, a public cfg with random weights") {
+    const Graph graph = load_graph(test::shared("cfg/yolov3-tiny.cfg"), GraphOptions{96, 96});
+    NetworkOptions options;
+    options.threads = 2;
+    options.backend = Backend::Reference;
+    const Network network(graph, random_weights(graph, 3), options);
+    check_same_outputs(network, {random_input(network.input_shape(), 1), random_input(network.input_shape(), 2),
+                                 random_input(network.input_shape(), 3)});
+  }
+}
+
+TEST_CASE("forward_batch: an empty batch, chosen layers, and a wrong input shape") {
+  NetworkOptions options;
+  options.threads = 2;
+  const Network network = Network::load(kCfg, kWeights, options);
+  CHECK(network.forward_batch({}).empty());
+
+  const std::vector<Tensor> inputs = {random_input(network.input_shape(), 1), random_input(network.input_shape(), 2)};
+  const std::vector<std::vector<Tensor>> layer3 = network.forward_batch(inputs, {3});
+  REQUIRE(layer3.size() == 2);
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    REQUIRE(layer3[i].size() == 1);
+    const test::Difference d = test::compare(layer3[i][0].data, network.forward(inputs[i], {3})[0].data);
+    CHECK(d.max_abs <= kRelativeTolerance * d.max_magnitude);
+  }
+
+  std::vector<Tensor> mixed = inputs;
+  mixed.push_back(Tensor(Shape{3, 32, 32}));
+  CHECK_THROWS_WITH_AS(network.forward_batch(mixed), doctest::Contains("input tensor is 3x32x32"), Error);
+  CHECK_THROWS_WITH_AS(network.forward_batch(inputs, {999}), doctest::Contains("layer 999 does not exist"), Error);
+}
+
+TEST_CASE("Detector: a batch of images finds what each image alone finds") {
+  DetectorOptions options;
+  options.network.threads = 2;
+  options.labels = load_labels(kNames);
+  const Detector detector(kCfg, kWeights, options);
+  std::vector<Image> images;
+  for (const std::string& name : kImages) images.push_back(load_image(test::darknet_data(name)));
+  const std::vector<std::vector<Detection>> batch = detector.detect_batch(images);
+  REQUIRE(batch.size() == images.size());
+  std::size_t found = 0;
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    CAPTURE(kImages[i]);
+    CHECK(close_detections(batch[i], detector.detect(images[i])));
+    found += batch[i].size();
+  }
+  CHECK(found >= 10);  // the dog, the bicycle, horses, people...
+
+  // A bad image fails the call with one line, as detect() does.
+  std::vector<FittedImage> fitted = {{detector.fit_to_network(images[0]), images[0].w, images[0].h},
+                                     {Image(10, 10, 3), 10, 10}};
+  CHECK_THROWS_WITH_AS(detector.detect_fitted(std::move(fitted)), doctest::Contains("a fitted image must be"), Error);
+}
+
+TEST_CASE("dusk bench --batch N: one pass is N images, reported as images/s") {
+  const auto result = test::run_command(dusk_command("bench " + kCfg + " " + kWeights + " --batch 3 --iters 3 --warmup 1 --json"));
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  const json report = json::parse(result.out);
+  CHECK(report["batch"] == 3);
+  CHECK(report["images_per_s"].get<double>() == doctest::Approx(3000.0 / report["median_ms"].get<double>()));
+
+  const auto text = test::run_command(dusk_command("bench " + kCfg + " " + kWeights + " --batch 2 --iters 2 --warmup 0"));
+  REQUIRE(text.exit_code == 0);
+  CHECK(text.out.find(", batch 2: median") != std::string::npos);
+  CHECK(text.out.find(" images/s") != std::string::npos);
+
+  const auto zero = test::run_command(dusk_command("bench " + kCfg + " " + kWeights + " --batch 0"));
+  CHECK(zero.exit_code == 2);
+  CHECK(zero.err.find("--batch") != std::string::npos);
+}
+
+TEST_CASE("dusk detect --batch on a directory: the same detections, a broken image fails alone") {
+  test::TempDir dir;
+  fs::create_directory(dir.file("images"));
+  for (const std::string& name : kImages) fs::copy_file(test::darknet_data(name), dir.file("images/" + name));
+  dir.write("images/broken.jpg", "not a jpeg");
+  const std::string run = "detect " + kCfg + " " + kWeights + " --names " + kNames + " " + dir.file("images") + " --threads 2";
+
+  const auto one = test::run_command(dusk_command(run + " --jsonl " + dir.file("one.jsonl")));
+  const auto three = test::run_command(dusk_command(run + " --batch 3 --jsonl " + dir.file("three.jsonl") + " --out-dir " +
+                                           dir.file("annotated")));
+  INFO(three.err);
+  CHECK(one.exit_code == 1);  // the broken image
+  CHECK(three.exit_code == 1);
+  CHECK(three.err.find("broken.jpg") != std::string::npos);
+  const std::vector<json> expected = read_jsonl(dir.file("one.jsonl"));
+  const std::vector<json> got = read_jsonl(dir.file("three.jsonl"));
+  REQUIRE(expected.size() == kImages.size() + 1);
+  REQUIRE(got.size() == expected.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    CAPTURE(i);
+    CHECK(got[i]["filename"] == expected[i]["filename"]);
+    CHECK(got[i].contains("error") == expected[i].contains("error"));
+    CHECK(got[i].value("objects", json()) == expected[i].value("objects", json()));
+  }
+  CHECK(fs::exists(dir.file("annotated/dog.jpg")));
+  CHECK(fs::exists(dir.file("annotated/horses.jpg")));
+
+  const auto tiles = test::run_command(dusk_command(run + " --batch 2 --tiles 2x2"));
+  CHECK(tiles.exit_code == 2);
+  CHECK(tiles.err.find("--batch and --tiles") != std::string::npos);
+}
+
+TEST_CASE("dusk detect --batch on a video: every frame, in order, the same detections") {
+  test::TempDir dir;
+  const std::string run = "detect " + kCfg + " " + kWeights + " --names " + kNames + " " + kVtest +
+                          " --threads 2 --max-frames 30";
+  const auto one = test::run_command(dusk_command(run + " --jsonl " + dir.file("one.jsonl") + " > /dev/null"));
+  const auto four = test::run_command(dusk_command(run + " --batch 4 --jsonl " + dir.file("four.jsonl") + " > /dev/null"));
+  INFO(four.err);
+  REQUIRE(one.exit_code == 0);
+  REQUIRE(four.exit_code == 0);
+  CHECK(four.err.find("30 frames processed (30 read, 0 dropped, 0 failed, 0 missing)") != std::string::npos);
+  const std::vector<json> expected = read_jsonl(dir.file("one.jsonl"));
+  const std::vector<json> got = read_jsonl(dir.file("four.jsonl"));
+  REQUIRE(got.size() == 30);
+  REQUIRE(expected.size() == 30);
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    CAPTURE(i);
+    CHECK(got[i]["frame_id"] == i);
+    CHECK(got[i]["objects"] == expected[i]["objects"]);
+  }
+
+  // Dropping frames keeps only the newest one: no batch can be gathered.
+  const auto dropping = test::run_command(dusk_command(run + " --batch 2 --drop-frames > /dev/null"));
+  CHECK(dropping.exit_code == 1);
+  CHECK(dropping.err.find("--no-drop-frames") != std::string::npos);
+}
