@@ -27,10 +27,11 @@ bool Builder::build_route(const Layer& layer) {
     sources.push_back(as_desc(value, with_type(plan_.values[static_cast<std::size_t>(value)].desc, type)));
     descs.push_back(plan_.values[static_cast<std::size_t>(sources.back())].desc);
   }
+  const Desc dst_desc(dims_of(layer.out), type, tag_of(descs.front()));
+  if (build_concat_by_copies(layer, sources, dst_desc)) return true;
   dnnl::concat::primitive_desc pd;
   try {
-    pd = dnnl::concat::primitive_desc(Desc(dims_of(layer.out), type, tag_of(descs.front())), 1, descs,
-                                      plan_.engine, attributes());
+    pd = dnnl::concat::primitive_desc(dst_desc, 1, descs, plan_.engine, attributes());
   } catch (const dnnl::error&) {
     return false;
   }
@@ -38,6 +39,40 @@ bool Builder::build_route(const Layer& layer) {
   ValueArgs args = {{DNNL_ARG_DST, dst}};
   for (std::size_t i = 0; i < sources.size(); ++i) args.emplace_back(DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), sources[i]);
   add_primitive(dnnl::concat(pd), pd, args, {}, sources, {dst});
+  layer_value_[static_cast<std::size_t>(layer.index)] = dst;
+  return true;
+}
+
+bool Builder::build_concat_by_copies(const Layer& layer, const std::vector<int>& sources, const Desc& dst_desc) {
+  // Each part's channel range of the destination, as a view; a part that
+  // does not start on a channel block of a blocked layout has none.
+  std::vector<Desc> parts;
+  memory::dim channels = 0;
+  for (const int source : sources) {
+    const Shape shape = plan_.values[static_cast<std::size_t>(source)].shape;
+    try {
+      parts.push_back(dst_desc.submemory_desc(dims_of(shape), {0, channels, 0, 0}));
+    } catch (const dnnl::error&) {
+      return false;
+    }
+    channels += shape.c;
+  }
+  std::vector<dnnl::reorder::primitive_desc> copies;
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    const Desc from = plan_.values[static_cast<std::size_t>(sources[i])].desc;
+    try {
+      copies.emplace_back(plan_.engine, from, plan_.engine, parts[i], attributes());
+    } catch (const dnnl::error&) {
+      return false;
+    }
+    if (is_reference_impl(copies.back())) return false;
+  }
+  const int dst = add_value(dst_desc, layer.out);
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    const int view = add_value(parts[i], plan_.values[static_cast<std::size_t>(sources[i])].shape, dst);
+    add_primitive(dnnl::reorder(copies[i]), copies[i], {{DNNL_ARG_FROM, sources[i]}, {DNNL_ARG_TO, view}}, {},
+                  {sources[i]}, {view, dst});
+  }
   layer_value_[static_cast<std::size_t>(layer.index)] = dst;
   return true;
 }

@@ -141,6 +141,11 @@ class Builder {
 
   // lower_route.cpp
   bool build_route(const Layer& layer);
+  // The concatenation as one copy per input into its channel range of the
+  // destination: oneDNN's concat of channel-blocked tensors ran at a fraction
+  // of memory speed (1.2 ms for 2 MiB on yolov4-tiny). False when a range
+  // does not start on a channel block, or no fast copy takes the layouts.
+  bool build_concat_by_copies(const Layer& layer, const std::vector<int>& sources, const Desc& dst_desc);
   // route groups=G group_id=K of one input: a copy of its K-th channel slice.
   bool build_channel_slice(const Layer& layer);
 
