@@ -25,6 +25,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
+#include <map>
 #include <random>
 #include <sstream>
 
@@ -516,6 +518,21 @@ TEST_CASE("dusk calibrate: deterministic, tied to its weights, int8 mAP@0.5 on c
   CHECK_THROWS_WITH_AS(read_calibration(bad), doctest::Contains("bad.calib:3"), Error);
   const std::string future = dir.write("future.calib", "dusk-calibration 9\n");
   CHECK_THROWS_WITH_AS(read_calibration(future), doctest::Contains("version 9"), Error);
+  const std::string head = "dusk-calibration 1\nweights fnv1a64:0011223344556677\n";
+  CHECK_THROWS_WITH_AS(parse_calibration("dusk-calibration 1\nweights fnv1a64:00112233445566zz\n", "x.calib"),
+                       doctest::Contains("x.calib:2: 'weights' must be fnv1a64: and 16 hex digits"), Error);
+  CHECK_THROWS_WITH_AS(parse_calibration(head + "input 0x320\n", "x.calib"), doctest::Contains("x.calib:3: 'input'"),
+                       Error);
+  // A range whose scale (range / 127) is no ordinary float would quantize to garbage.
+  CHECK_THROWS_WITH_AS(parse_calibration(head + "4 1e-40\n", "x.calib"), doctest::Contains("x.calib:3:"), Error);
+  CHECK_THROWS_WITH_AS(parse_calibration(head + "4 1\n4 2\n", "x.calib"), doctest::Contains("listed twice"), Error);
+  const std::string whole = head + "input 320x320\nmethod max\nimages 3\n";
+  CHECK(parse_calibration(whole + "-1 1.5\n4 2\n", "x.calib").ranges == std::map<int, float>{{-1, 1.5f}, {4, 2.f}});
+  CHECK_THROWS_WITH_AS(parse_calibration(head + "input 320x320\nmethod max\n-1 1.5\n", "x.calib"),
+                       doctest::Contains("x.calib: no 'images' line"), Error);
+  const std::string huge = dir.file("huge.calib");
+  std::filesystem::resize_file(dir.write("huge.calib", head), std::uintmax_t{17} << 20);
+  CHECK_THROWS_WITH_AS(read_calibration(huge), doctest::Contains("more than the limit"), Error);
 
   if (!int8_testable()) return;
   const Coco128Map map;

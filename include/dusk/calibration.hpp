@@ -45,8 +45,11 @@ struct Calibration {
 std::uint64_t parameter_hash(const Graph& graph, const Weights& weights);
 std::uint64_t parameter_hash(const Graph& graph, const std::string& weights_path);
 
-// Throws dusk::Error naming the file and line on anything malformed.
+// Throws dusk::Error naming the file and line on anything malformed
+// (files over 16 MiB too). parse_calibration reads the text itself, `name`
+// standing for the file in messages.
 Calibration read_calibration(const std::string& path);
+Calibration parse_calibration(const std::string& text, const std::string& name);
 // Written whole (temporary file, then rename) or not at all.
 void write_calibration(const std::string& path, const Calibration& calibration);
 std::string format_calibration(const Calibration& calibration);

@@ -3,6 +3,7 @@
 #include "dusk/calibration.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cinttypes>
 #include <cstring>
 #include <cmath>
@@ -81,13 +82,24 @@ std::uint64_t parameter_hash(const Graph& graph, const std::string& weights_path
   return hash;
 }
 
+namespace {
+
+// The shortest text that reads back as the same double (99.99, not 99.989999999999995).
+std::string shortest(double value) {
+  char text[32];
+  const auto [end, error] = std::to_chars(text, text + sizeof text, value);
+  return error == std::errc() ? std::string(text, end) : std::to_string(value);
+}
+
+}  // namespace
+
 std::string format_calibration(const Calibration& c) {
   std::ostringstream out;
   out << "dusk-calibration " << kCalibrationVersion << "\n";
   out << "weights fnv1a64:" << hex64(c.weights_hash) << "\n";
   out << "input " << c.width << "x" << c.height << "\n";
   if (c.method == CalibrationMethod::Max) out << "method max\n";
-  else out << "method percentile " << c.percentile << "\n";
+  else out << "method percentile " << shortest(c.percentile) << "\n";
   out << "images " << c.images << "\n";
   out << "# layer, then the |x| that maps to int8's 127 (layer -1: the network input)\n";
   for (const auto& [layer, range] : c.ranges) {
@@ -104,14 +116,19 @@ void write_calibration(const std::string& path, const Calibration& calibration) 
 }
 
 Calibration read_calibration(const std::string& path) {
-  std::ifstream file(path);
-  if (!file) throw Error(cat(path, ": cannot open the calibration file; make one with dusk calibrate"));
+  // A real file has one short line per calibrated tensor: well under 1 MiB.
+  const std::vector<char> bytes = read_file(path, std::size_t{16} << 20, "calibration");
+  return parse_calibration(std::string(bytes.data(), bytes.size()), path);
+}
+
+Calibration parse_calibration(const std::string& text, const std::string& name) {
+  std::istringstream file(text);
   Calibration c;
   std::string line;
   int number = 0;
-  bool seen_version = false, seen_weights = false;
+  bool seen_version = false, seen_weights = false, seen_input = false, seen_method = false, seen_images = false;
   const auto fail = [&](const std::string& what) {
-    throw Error(cat(path, ":", number, ": ", what, "; make the file again with dusk calibrate"));
+    throw Error(cat(name, ":", number, ": ", what, "; make the file again with dusk calibrate"));
   };
   while (std::getline(file, line)) {
     ++number;
@@ -130,12 +147,16 @@ Calibration read_calibration(const std::string& path) {
     } else if (key == "weights") {
       std::string value;
       fields >> value;
-      if (value.rfind("fnv1a64:", 0) != 0 || value.size() != 24) fail("'weights' must be fnv1a64: and 16 hex digits");
+      const bool hex = value.size() == 24 && value.find_first_not_of("0123456789abcdefABCDEF", 8) == std::string::npos;
+      if (value.rfind("fnv1a64:", 0) != 0 || !hex) fail("'weights' must be fnv1a64: and 16 hex digits");
       c.weights_hash = std::stoull(value.substr(8), nullptr, 16);
       seen_weights = true;
     } else if (key == "input") {
       char x = 0;
-      if (!(fields >> c.width >> x >> c.height) || x != 'x') fail("'input' must be WxH");
+      if (!(fields >> c.width >> x >> c.height) || x != 'x' || c.width < 1 || c.height < 1) {
+        fail("'input' must be WxH, both positive");
+      }
+      seen_input = true;
     } else if (key == "method") {
       std::string method;
       fields >> method;
@@ -146,21 +167,28 @@ Calibration read_calibration(const std::string& path) {
       } else {
         fail("'method' must be max or percentile P (0 < P <= 100)");
       }
+      seen_method = true;
     } else if (key == "images") {
       if (!(fields >> c.images) || c.images < 1) fail("'images' must be a positive count");
+      seen_images = true;
     } else {
       int layer = 0;
       float range = 0;
       std::istringstream entry(line);
       std::string rest;
-      if (!(entry >> layer >> range) || (entry >> rest) || layer < -1 || !(range > 0) || !std::isfinite(range)) {
+      // The scale (range / 127) and its inverse must both be ordinary floats.
+      const auto usable = [](float r) { return std::isnormal(r / 127.0f) && std::isfinite(127.0f / r) && r > 0; };
+      if (!(entry >> layer >> range) || (entry >> rest) || layer < -1 || !usable(range)) {
         fail(cat("'", printable(line), "' is not a layer and a positive range"));
       }
       if (!c.ranges.emplace(layer, range).second) fail(cat("layer ", layer, " is listed twice"));
     }
   }
-  if (!seen_version) throw Error(cat(path, ": empty; make the calibration file with dusk calibrate"));
-  if (!seen_weights) throw Error(cat(path, ": no 'weights' line; make the file again with dusk calibrate"));
+  if (!seen_version) throw Error(cat(name, ": empty; make the calibration file with dusk calibrate"));
+  for (const auto& [seen, key] : {std::pair{seen_weights, "weights"}, std::pair{seen_input, "input"},
+                                  std::pair{seen_method, "method"}, std::pair{seen_images, "images"}}) {
+    if (!seen) throw Error(cat(name, ": no '", key, "' line; make the file again with dusk calibrate"));
+  }
   return c;
 }
 
