@@ -325,6 +325,7 @@ int run_detect(const DetectArgs& args) {
             outcomes[k].width = originals[k].w;
             outcomes[k].height = originals[k].h;
             if (!tiles) fitted.push_back({detector.fit_to_network(originals[k]), originals[k].w, originals[k].h});
+            if (!tiles && out_paths[first + k].empty()) originals[k] = Image();  // only drawing needs it again
             loaded.push_back(k);
           } catch (const std::exception& error) {
             outcomes[k].error = failure(first + k, error);
