@@ -6,11 +6,12 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <map>
 #include <mutex>
-#include <exception>
 #include <span>
 #include <string_view>
+#include <system_error>
 #include <thread>
 
 #include "dusk/calibration.hpp"
@@ -379,6 +380,7 @@ std::vector<std::vector<Tensor>> Network::Impl::run(const Tensor* inputs, std::s
   const auto stream = [&](int s) {
     const int stream_threads = call_threads / streams + (s < call_threads % streams ? 1 : 0);
     try {
+      limit_openmp_spinning();  // a setting of each thread that starts OpenMP teams
       for (std::size_t i = static_cast<std::size_t>(s); i < count; i += static_cast<std::size_t>(streams)) {
         outputs[i] = run_one(inputs[i], wanted, stream_threads);
       }
@@ -387,8 +389,16 @@ std::vector<std::vector<Tensor>> Network::Impl::run(const Tensor* inputs, std::s
     }
   };
   std::vector<std::thread> others;
-  for (int s = 1; s < streams; ++s) others.emplace_back(stream, s);
+  std::vector<int> here;  // streams this thread runs itself: no thread could be started for them
+  for (int s = 1; s < streams; ++s) {
+    try {
+      others.emplace_back(stream, s);
+    } catch (const std::system_error&) {
+      here.push_back(s);
+    }
+  }
   stream(0);
+  for (const int s : here) stream(s);
   for (std::thread& other : others) other.join();
   for (const std::exception_ptr& failure : failures) {
     if (failure) std::rethrow_exception(failure);
