@@ -9,4 +9,6 @@
 #include "dusk/image.hpp"
 #include "dusk/network.hpp"
 #include "dusk/tiles.hpp"
+#include "dusk/track.hpp"
+#include "dusk/counting.hpp"
 #include "dusk/weights.hpp"
