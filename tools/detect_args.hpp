@@ -42,6 +42,16 @@ struct DetectArgs {
   bool drop_frames = false;
   bool no_drop_frames = false;
   int reconnect = 0;
+  // Tracking (video sources only).
+  bool track = false;
+  bool threshold_given = false;  // --thresh on the command line (the tracker sets the threshold itself)
+  float track_high = 0.5f;
+  float track_low = 0.1f;
+  float track_match = 0.8f;
+  int track_buffer = 30;
+  std::vector<std::string> count_lines;
+  std::vector<std::string> zones;
+  bool tracking_option_given = false;  // any --track-*, --count-line or --zone
 };
 
 // "--tiles" text: "" -> none, "auto", or "CxR".

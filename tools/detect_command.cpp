@@ -133,10 +133,11 @@ bool is_video_run(const DetectArgs& args) {
   if (videos > 0 && !args.shard.empty()) throw UsageError("--shard splits lists of images, not a video");
   if (videos == 0) {
     const bool video_option = !args.out_video.empty() || args.every != 1 || !args.start.empty() || !args.end.empty() ||
-                              args.max_frames != -1 || args.drop_frames || args.no_drop_frames || args.reconnect != 0;
+                              args.max_frames != -1 || args.drop_frames || args.no_drop_frames || args.reconnect != 0 ||
+                              args.track;
     if (video_option) {
-      throw UsageError("--out-video, --every, --start, --end, --max-frames, --drop-frames and --reconnect apply to "
-                       "video sources (files, image sequences, cameras, URLs), and none was given");
+      throw UsageError("--out-video, --every, --start, --end, --max-frames, --drop-frames, --reconnect and --track apply "
+                       "to video sources (files, image sequences, cameras, URLs), and none was given");
     }
   }
   return videos > 0;
@@ -202,8 +203,18 @@ namespace {
 
 int run_detect(const DetectArgs& args) {
   const Size size = parse_size(args.size);
+  if (args.tracking_option_given && !args.track) {
+    throw UsageError("--track-high, --track-low, --track-match, --track-buffer, --count-line and --zone need --track");
+  }
+  if (args.track && args.threshold_given) {
+    throw UsageError("--thresh does not go with --track: the tracker takes every detection above --track-low (" +
+                     std::to_string(args.track_low).substr(0, 4) + "); set that instead");
+  }
+  if (args.track && args.track_low > args.track_high) {
+    throw UsageError("--track-low must not be above --track-high");
+  }
   DetectorOptions options;
-  options.threshold = args.threshold;
+  options.threshold = args.track ? args.track_low : args.threshold;
   options.nms = args.nms;
   options.nms_kind = nms_kind_option(args.nms_kind);
   options.letterbox = args.letterbox;
@@ -438,7 +449,39 @@ void add_detect_command(CLI::App& app, std::function<int()>& action) {
   command->add_option("--max-memory", args->max_memory_mb, "refuse networks whose layer outputs need more MiB")
       ->capture_default_str()
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30));
-  command->callback([args, &action] { action = [args] { return run_detect(*args); }; });
+  command->add_flag("--track", args->track,
+                    "video: follow objects across frames (ByteTrack) and report each with a track_id; detections "
+                    "down to --track-low feed the tracker");
+  command->add_option("--track-high", args->track_high,
+                      "video: detections above this are matched first; new tracks need this + 0.1")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0f, 0.99f));
+  command->add_option("--track-low", args->track_low, "video: weaker detections down to this rescue tracked objects")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0f, 0.99f));
+  command->add_option("--track-match", args->track_match, "video: largest 1 - IoU x score accepted in the first matching")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01f, 1.0f));
+  command->add_option("--track-buffer", args->track_buffer,
+                      "video: frames (at 30 frames/s; scaled to the source's rate) a lost track is kept")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100000));
+  command->add_option("--count-line", args->count_lines,
+                      "video, with --track: NAME=x1,y1,x2,y2 counts tracks whose bottom centre crosses the segment, in "
+                      "(left to right of x1,y1 -> x2,y2) and out, per class; pixels or percentages (50%)")
+      ->expected(1);
+  command->add_option("--zone", args->zones,
+                      "video, with --track: NAME=x1,y1,x2,y2,x3,y3[,...] a polygon; reports the tracks inside each "
+                      "frame and how long each stays; pixels or percentages (50%)")
+      ->expected(1);
+  command->callback([args, command, &action] {
+    args->threshold_given = command->count("--thresh") > 0;
+    args->tracking_option_given = command->count("--track-high") + command->count("--track-low") +
+                                      command->count("--track-match") + command->count("--track-buffer") +
+                                      command->count("--count-line") + command->count("--zone") >
+                                  0;
+    action = [args] { return run_detect(*args); };
+  });
 }
 
 }  // namespace dusk::cli

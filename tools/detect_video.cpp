@@ -13,6 +13,7 @@
 #include "detect_args.hpp"
 #include "dusk/video.hpp"
 #include "interrupt.hpp"
+#include "track_output.hpp"
 #include "util/files.hpp"
 #include "util/text.hpp"
 
@@ -159,7 +160,14 @@ int run_detect_video(const DetectArgs& args, const Detector& detector, int class
     if (!output.empty()) refuse_to_overwrite(output, {input});
   }
   if (!args.out_video.empty()) check_video_output(args.out_video);
+  const CountSpecs count_specs = parse_count_specs(args);
   std::unique_ptr<FrameSource> source = open_frame_source(input);
+  std::unique_ptr<TrackingRun> tracking;
+  if (args.track) {
+    // The tracker's buffer counts the frames it sees: --every N sees 1/N of the rate.
+    tracking = std::make_unique<TrackingRun>(args, count_specs, source->fps() / static_cast<double>(options.every), classes);
+    if (source->width() > 0 && source->height() > 0) tracking->set_frame_size(source->width(), source->height());
+  }
 
   std::unique_ptr<LineFile> jsonl_file;
   if (!args.jsonl.empty() && args.jsonl != "-") jsonl_file = std::make_unique<LineFile>(args.jsonl);
@@ -171,10 +179,18 @@ int run_detect_video(const DetectArgs& args, const Detector& detector, int class
   const auto on_result = [&](FrameResult& result) {
     const Frame& frame = result.frame;
     nlohmann::ordered_json line = {{"frame_id", frame.index}, {"timestamp_ms", std::round(frame.timestamp_ms * 1000) / 1000}};
-    if (result.error.empty()) {
-      line["objects"] = objects_json(result.detections);
-    } else {
+    if (tracking && !tracking->sized()) tracking->set_frame_size(frame.bgr.cols, frame.bgr.rows);
+    if (!result.error.empty()) {
       line["error"] = result.error;
+      if (tracking) {  // the tracker still sees the frame go by, empty
+        std::vector<Detection> none;
+        nlohmann::ordered_json ignored;
+        tracking->update(none, frame.timestamp_ms, ignored);
+      }
+    } else if (tracking) {
+      tracking->update(result.detections, frame.timestamp_ms, line);
+    } else {
+      line["objects"] = objects_json(result.detections);
     }
     if (!args.jsonl.empty()) {
       const std::string text = line.dump() + "\n";
@@ -194,7 +210,11 @@ int run_detect_video(const DetectArgs& args, const Detector& detector, int class
     }
     if (!args.out_video.empty()) {
       if (!video) video = std::make_unique<VideoFileWriter>(args.out_video, source->fps(), frame.bgr.cols, frame.bgr.rows);
-      annotate_frame(result.frame.bgr, result.detections, classes);
+      if (tracking) {
+        tracking->draw(result.frame.bgr);
+      } else {
+        annotate_frame(result.frame.bgr, result.detections, classes);
+      }
       video->write(result.frame.bgr);
     }
     progress.update(++done);
@@ -204,7 +224,10 @@ int run_detect_video(const DetectArgs& args, const Detector& detector, int class
   if (video) video->finish();
   if (jsonl_file) jsonl_file->close();
   if (!args.json.empty()) {
-    const std::string text = json.dump(1) + "\n";
+    // With --track: {"frames": [...], "totals": {...}}; without: the frames alone.
+    nlohmann::ordered_json document = json;
+    if (tracking) document = {{"frames", std::move(json)}, {"totals", tracking->totals_json()}};
+    const std::string text = document.dump(1) + "\n";
     write_file_atomic(args.json, text.data(), text.size());
   }
 
@@ -216,12 +239,12 @@ int run_detect_video(const DetectArgs& args, const Detector& detector, int class
   if (!summary.source_error.empty()) std::cerr << "dusk: error: " << summary.source_error << "\n";
   std::fprintf(stderr,
                "dusk: %lld frames processed (%lld read, %lld dropped, %lld failed, %lld missing), %lld detections, "
-               "%.1f frames/s%s\n",
+               "%.1f frames/s%s%s\n",
                static_cast<long long>(summary.processed), static_cast<long long>(summary.read),
                static_cast<long long>(summary.dropped), static_cast<long long>(summary.failed),
                static_cast<long long>(summary.missing), static_cast<long long>(summary.detections),
                static_cast<double>(summary.processed) / std::max(summary.seconds, 1e-9),
-               summary.interrupted ? ", interrupted: outputs hold the frames finished" : "");
+               tracking ? (", " + tracking->summary()).c_str() : "", summary.interrupted ? ", interrupted: outputs hold the frames finished" : "");
   if (summary.interrupted) return 130;
   return summary.ok() ? 0 : 1;
 }

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,6 +23,7 @@
 
 #include <opencv2/core.hpp>
 
+#include "dusk/counting.hpp"
 #include "dusk/detector.hpp"
 #include "dusk/tiles.hpp"
 
@@ -29,7 +31,10 @@ namespace dusk {
 
 struct Frame {
   std::int64_t index = 0;     // 0-based position in the source
-  double timestamp_ms = 0;    // from the container; live sources: since opening
+  // Presentation time: the first frame of a file at 0, never going back;
+  // from the container where it says something usable, else index / fps.
+  // Cameras: since opening.
+  double timestamp_ms = 0;
   cv::Mat bgr;                // 8-bit, 3 channels
   std::chrono::steady_clock::time_point captured;  // when it was read
 };
@@ -47,6 +52,9 @@ class FrameSource {
   virtual std::string name() const = 0;
   virtual double fps() const { return 0; }                 // 0: unknown
   virtual std::int64_t frame_count() const { return -1; }  // what the header says; -1: unknown
+  // The frames' size as the source announces it before any is read; 0: unknown.
+  virtual int width() const { return 0; }
+  virtual int height() const { return 0; }
   // After a failure: opens the source again; false if it cannot.
   virtual bool reopen() { return false; }
 };
@@ -106,6 +114,26 @@ VideoSummary run_video(FrameSource& source, const Detector& detector, const Vide
 
 // Draws detections on an 8-bit BGR frame as draw_detections() does on images.
 void annotate_frame(cv::Mat& bgr, const std::vector<Detection>& detections, int classes);
+
+// Draws tracked objects as annotate_frame() draws detections, with the
+// track ID in the tag ("person 7 87%"), a short trail of each track's
+// recent bottom-centre points, and a counter's lines (with their in/out
+// totals) and zones. Keeps the trails between frames: one overlay per video.
+class TrackOverlay {
+ public:
+  explicit TrackOverlay(int classes, std::size_t trail_points = 30) : classes_(classes), trail_points_(trail_points) {}
+  void draw(cv::Mat& bgr, const std::vector<TrackedObject>& objects, const std::vector<std::int64_t>& removed,
+            const Counter* counter);
+
+ private:
+  int classes_;
+  std::size_t trail_points_;
+  struct Trail {
+    int class_id = 0;
+    std::vector<cv::Point> points;  // oldest first
+  };
+  std::map<std::int64_t, Trail> trails_;
+};
 
 // Writes an annotated video. The codec follows the extension (.mp4 .m4v
 // .mov: MPEG-4 Part 2 "mp4v"; .avi: Motion JPEG; .mkv: MPEG-4 "XVID").

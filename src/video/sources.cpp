@@ -2,6 +2,8 @@
 // sequences through OpenCV's image reader, cameras through V4L2.
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <optional>
 #include <filesystem>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
@@ -68,6 +70,11 @@ class CaptureSource : public FrameSource {
     if (!(fps_ > 0 && fps_ < 1000)) fps_ = 0;
     const double count = capture_.get(cv::CAP_PROP_FRAME_COUNT);
     frame_count_ = kind_ == SourceKind::File && count > 0 && count < 1e9 ? static_cast<std::int64_t>(count) : -1;
+    const double w = capture_.get(cv::CAP_PROP_FRAME_WIDTH), h = capture_.get(cv::CAP_PROP_FRAME_HEIGHT);
+    if (w > 0 && h > 0 && w < 1e6 && h < 1e6) {
+      width_ = static_cast<int>(w);
+      height_ = static_cast<int>(h);
+    }
   }
 
   bool read(Frame& frame) override {
@@ -78,7 +85,7 @@ class CaptureSource : public FrameSource {
     frame.index = next_index_++;
     frame.captured = std::chrono::steady_clock::now();
     if (kind_ == SourceKind::File || kind_ == SourceKind::Url) {
-      frame.timestamp_ms = capture_.get(cv::CAP_PROP_POS_MSEC);
+      frame.timestamp_ms = presentation_time(capture_.get(cv::CAP_PROP_POS_MSEC));
     } else if (kind_ == SourceKind::Sequence) {
       frame.timestamp_ms = static_cast<double>(frame.index) * 1000.0 / (fps_ > 0 ? fps_ : 25.0);
     } else {
@@ -91,9 +98,36 @@ class CaptureSource : public FrameSource {
   std::string name() const override { return source_; }
   double fps() const override { return fps_; }
   std::int64_t frame_count() const override { return frame_count_; }
+  int width() const override { return width_; }
+  int height() const override { return height_; }
   bool reopen() override { return live() && open(); }
 
  private:
+  // OpenCV's position readings, made a presentation time. Some containers
+  // (AVI without timestamps, e.g. opencv-doc's Megamind.avi) report every
+  // frame one frame late and the last as 0: times count from the first
+  // frame's reading, and a reading that is not after the previous frame's
+  // time is replaced by one frame interval more (1 / fps, else the mean
+  // interval so far, else 40 ms).
+  double presentation_time(double reading) {
+    double time = reading;
+    if (!origin_) {
+      origin_ = std::isfinite(reading) && reading >= 0 ? reading : 0.0;
+      time = 0;
+    } else {
+      time = reading - *origin_;
+    }
+    if (last_time_ && !(std::isfinite(time) && time > *last_time_)) {
+      const double interval = fps_ > 0                ? 1000.0 / fps_
+                              : frames_timed_ > 1     ? *last_time_ / static_cast<double>(frames_timed_ - 1)
+                                                      : 40.0;
+      time = *last_time_ + (interval > 0 ? interval : 40.0);
+    }
+    last_time_ = time;
+    ++frames_timed_;
+    return time;
+  }
+
   bool open() {
     capture_.release();
     opened_ = std::chrono::steady_clock::now();
@@ -125,6 +159,11 @@ class CaptureSource : public FrameSource {
   double fps_ = 0;
   std::int64_t frame_count_ = -1;
   std::int64_t next_index_ = 0;
+  int width_ = 0;
+  int height_ = 0;
+  std::optional<double> origin_;     // the first frame's position reading
+  std::optional<double> last_time_;  // the previous frame's presentation time
+  std::int64_t frames_timed_ = 0;
   std::chrono::steady_clock::time_point opened_;
 };
 
