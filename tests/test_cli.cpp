@@ -199,3 +199,29 @@ TEST_CASE("dusk detect never writes beside or over its inputs") {
   result = dusk_run("detect " + kCfg + " " + kWeights + " " + image + " --thresh 1.5");
   CHECK(result.exit_code == 2);
 }
+
+TEST_CASE("usage errors are one dusk: error line with a suggestion; --version") {
+  struct Case {
+    std::string args;
+    std::string line;
+  };
+  const std::vector<Case> cases = {
+      {"detec", "dusk: error: unknown command 'detec'; did you mean detect? Commands: detect, forward, inspect"},
+      {"", "dusk: error: no command given; use one of detect, forward"},
+      {"detect a.cfg b.weights c.jpg --thersh 0.3",
+       "dusk: error: dusk detect: unknown option --thersh; did you mean --thresh? (dusk detect --help lists them)"},
+      {"detect a.cfg b.weights c.jpg --tresh=0.3", "dusk: error: dusk detect: unknown option --tresh; did you mean --thresh?"},
+      {"bench a.cfg b.weights --frobnicate", "dusk: error: dusk bench: unknown option --frobnicate (dusk bench --help"},
+      {"detect a.cfg b.weights c.jpg --thresh 2", "dusk: error: dusk detect: --thresh: Value 2 not in range"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.args);
+    const auto result = dusk_run(c.args);
+    CHECK(result.exit_code == 2);
+    CHECK(result.err.rfind(c.line, 0) == 0);
+    CHECK(std::count(result.err.begin(), result.err.end(), '\n') == 1);
+  }
+  const auto version = dusk_run("--version");
+  CHECK(version.exit_code == 0);
+  CHECK(version.out.rfind("dusk 0.", 0) == 0);
+}

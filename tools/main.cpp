@@ -5,10 +5,12 @@
 
 #include "cli_common.hpp"
 #include "commands.hpp"
+#include "usage_errors.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"dusk: run Darknet/YOLO models on the CPU"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "dusk " DUSK_VERSION);
   std::function<int()> action;
   dusk::cli::add_detect_command(app, action);
   dusk::cli::add_forward_command(app, action);
@@ -22,8 +24,15 @@ int main(int argc, char** argv) {
   dusk::cli::add_calibrate_command(app, action);
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::CallForAllHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::CallForVersion& version) {
+    return app.exit(version);
   } catch (const CLI::ParseError& error) {
-    return app.exit(error) == 0 ? 0 : 2;
+    std::cerr << "dusk: error: " << dusk::cli::usage_error_line(app, error, argc, argv) << "\n";
+    return 2;
   }
   try {
     return action();
