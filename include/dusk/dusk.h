@@ -102,6 +102,35 @@ DUSK_API dusk_status dusk_detect_pixels(const dusk_detector* detector, const uin
                                         size_t* count);
 DUSK_API void dusk_detections_free(dusk_detection* detections);
 
+/* Tracking (ByteTrack, one tracker per class, IDs unique across classes):
+ * feed dusk_tracker_update each frame's detections, as dusk_detect_* gives
+ * them with threshold = the tracker's `low`, in frame order. A tracker is one
+ * video's state: use one per stream, from one thread at a time. */
+typedef struct dusk_tracker_options {
+  uint32_t struct_size; /* sizeof(dusk_tracker_options), set by dusk_tracker_options_init */
+  float high;           /* matched first above this; new tracks need high + 0.1; default 0.5 */
+  float low;            /* weaker detections down to this rescue tracked objects; default 0.1 */
+  float match;          /* largest 1 - IoU x score of the first matching; default 0.8 */
+  int buffer;           /* frames (at 30 frames/s) a lost track is kept; default 30 */
+  double fps;           /* the source's frame rate, which scales the buffer; default 30 */
+} dusk_tracker_options;
+
+typedef struct dusk_tracked_object {
+  int64_t track_id;       /* from 1, unique across classes */
+  size_t detection_index; /* the detection it matched, in the array given to dusk_tracker_update */
+} dusk_tracked_object;
+
+typedef struct dusk_tracker dusk_tracker;
+
+DUSK_API void dusk_tracker_options_init(dusk_tracker_options* options);
+DUSK_API dusk_status dusk_tracker_create(const dusk_tracker_options* options, dusk_tracker** tracker);
+DUSK_API void dusk_tracker_destroy(dusk_tracker* tracker);
+/* One frame: the confirmed tracks matched in it. Free *objects with
+ * dusk_tracked_objects_free (also when *count is 0). */
+DUSK_API dusk_status dusk_tracker_update(dusk_tracker* tracker, const dusk_detection* detections, size_t count,
+                                         dusk_tracked_object** objects, size_t* object_count);
+DUSK_API void dusk_tracked_objects_free(dusk_tracked_object* objects);
+
 /* Does the weights file fit the cfg? (the verdict and totals of `dusk inspect`) */
 DUSK_API dusk_status dusk_inspect(const char* cfg_path, const char* weights_path, dusk_inspect_result* result);
 

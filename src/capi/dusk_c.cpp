@@ -18,6 +18,10 @@ struct dusk_detector {
   int classes = 0;
 };
 
+struct dusk_tracker {
+  dusk::Tracker tracker;
+};
+
 namespace {
 
 thread_local std::string last_error;
@@ -240,6 +244,60 @@ dusk_status dusk_detect_pixels(const dusk_detector* detector, const uint8_t* pix
 }
 
 void dusk_detections_free(dusk_detection* detections) { ::operator delete(detections); }
+
+void dusk_tracker_options_init(dusk_tracker_options* options) {
+  if (options == nullptr) return;
+  const dusk::TrackerOptions defaults;
+  *options = dusk_tracker_options{sizeof(dusk_tracker_options), defaults.high, defaults.low, defaults.match,
+                                  defaults.buffer, defaults.fps};
+}
+
+dusk_status dusk_tracker_create(const dusk_tracker_options* given, dusk_tracker** tracker) {
+  if (tracker == nullptr) return fail(DUSK_ERROR_ARGUMENT, "the dusk_tracker** to fill in is NULL");
+  *tracker = nullptr;
+  return guarded(DUSK_ERROR_ARGUMENT, [&] {
+    dusk_tracker_options o;
+    dusk_tracker_options_init(&o);
+    if (given != nullptr) {
+      if (given->struct_size < sizeof(uint32_t) || given->struct_size > 4096) {
+        throw dusk::Error(dusk::cat("dusk_tracker_options.struct_size is ", given->struct_size,
+                                    "; set it with dusk_tracker_options_init before filling the options in"));
+      }
+      std::memcpy(&o, given, std::min<std::size_t>(given->struct_size, sizeof(o)));
+    }
+    *tracker = new dusk_tracker{dusk::Tracker(dusk::TrackerOptions{o.high, o.low, o.match, o.buffer, o.fps})};
+  });
+}
+
+void dusk_tracker_destroy(dusk_tracker* tracker) { delete tracker; }
+
+dusk_status dusk_tracker_update(dusk_tracker* tracker, const dusk_detection* detections, size_t count,
+                                dusk_tracked_object** objects, size_t* object_count) {
+  if (tracker == nullptr || (detections == nullptr && count > 0) || objects == nullptr || object_count == nullptr) {
+    return fail(DUSK_ERROR_ARGUMENT,
+                "dusk_tracker_update: tracker, objects and object_count must not be NULL, nor detections when count > 0");
+  }
+  *objects = nullptr;
+  *object_count = 0;
+  return guarded(DUSK_ERROR_INTERNAL, [&] {
+    std::vector<dusk::Detection> frame(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      const dusk_detection& c = detections[i];
+      dusk::Detection& d = frame[i];
+      d.class_id = c.class_id;
+      d.confidence = c.confidence;
+      d.box = {c.left, c.top, c.width, c.height};
+      d.relative = {c.center_x, c.center_y, c.rel_width, c.rel_height};
+    }
+    const std::vector<dusk::TrackedObject> tracked = tracker->tracker.update(frame);
+    auto* out = static_cast<dusk_tracked_object*>(::operator new(std::max<std::size_t>(1, tracked.size()) * sizeof(dusk_tracked_object)));
+    for (std::size_t i = 0; i < tracked.size(); ++i) out[i] = {tracked[i].track_id, tracked[i].detection_index};
+    *objects = out;
+    *object_count = tracked.size();
+  });
+}
+
+void dusk_tracked_objects_free(dusk_tracked_object* objects) { ::operator delete(objects); }
 
 dusk_status dusk_inspect(const char* cfg_path, const char* weights_path, dusk_inspect_result* result) {
   if (cfg_path == nullptr || weights_path == nullptr || result == nullptr) {

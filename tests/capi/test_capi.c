@@ -181,6 +181,42 @@ int main(int argc, char** argv) {
     }
     dusk_detections_free(found);
   }
+  /* Tracking: two objects moving apart keep IDs 1 and 2; a third appears,
+     is confirmed on its second frame; bad options and arguments refused. */
+  {
+    dusk_tracker_options topt;
+    dusk_tracker* tracker = NULL;
+    dusk_tracked_object* objects = NULL;
+    size_t n = 0;
+    int frame;
+    dusk_tracker_options_init(&topt);
+    EXPECT(topt.high == 0.5f && topt.low == 0.1f && topt.buffer == 30 && topt.fps == 30.0);
+    topt.low = 0.7f;
+    EXPECT_ERROR(dusk_tracker_create(&topt, &tracker), DUSK_ERROR_ARGUMENT, "low");
+    EXPECT(tracker == NULL);
+    dusk_tracker_options_init(&topt);
+    EXPECT(dusk_tracker_create(&topt, &tracker) == DUSK_OK);
+    for (frame = 0; frame < 20; ++frame) {
+      dusk_detection d[3];
+      size_t k, count3 = frame >= 10 ? 3 : 2;
+      memset(d, 0, sizeof d);
+      d[0].class_id = 0, d[0].confidence = 0.9f, d[0].left = 10.0f + 4 * frame, d[0].top = 20, d[0].width = 40, d[0].height = 80;
+      d[1].class_id = 0, d[1].confidence = 0.8f, d[1].left = 300.0f - 4 * frame, d[1].top = 20, d[1].width = 40, d[1].height = 80;
+      d[2].class_id = 2, d[2].confidence = 0.9f, d[2].left = 150, d[2].top = 200, d[2].width = 60, d[2].height = 30;
+      EXPECT(dusk_tracker_update(tracker, d, count3, &objects, &n) == DUSK_OK);
+      EXPECT(n == (frame == 10 ? 2 : count3));
+      for (k = 0; k < n; ++k) {
+        const int64_t want = objects[k].detection_index == 0 ? 1 : objects[k].detection_index == 1 ? 2 : 3;
+        EXPECT(objects[k].track_id == want);
+      }
+      dusk_tracked_objects_free(objects);
+    }
+    EXPECT_ERROR(dusk_tracker_update(tracker, NULL, 2, &objects, &n), DUSK_ERROR_ARGUMENT, "detections");
+    EXPECT(dusk_tracker_update(tracker, NULL, 0, &objects, &n) == DUSK_OK && n == 0);
+    dusk_tracked_objects_free(objects);
+    dusk_tracker_destroy(tracker);
+    dusk_tracker_destroy(NULL);
+  }
   dusk_detector_destroy(detector);
   dusk_detector_destroy(NULL);
   fprintf(stderr, "test_capi: %s\n", failures == 0 ? "all checks passed" : "FAILED");
