@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from . import _dusk
 
 __all__ = [
-    "Detector", "Detection", "Error", "CfgError", "WeightsError", "ImageError", "inspect", "forward", "map",
+    "Detector", "Detection", "Tracker", "TrackedObject", "TrackFrame", "linear_assignment", "Error", "CfgError", "WeightsError", "ImageError", "inspect", "forward", "map",
     "annotate", "load_labels", "DETECTION_DTYPE", "__version__",
 ]
 __version__ = "0.1.0"
@@ -150,9 +150,116 @@ class Detector:
         _dusk.fill_structured(found, rows)
         return rows
 
+    def track(self, source: Union[str, os.PathLike, Iterable[np.ndarray]], high: float = 0.5, low: float = 0.1,
+              match: float = 0.8, buffer: int = 30, fps: Optional[float] = None,
+              rgb: bool = False) -> Iterator["TrackFrame"]:
+        """Tracks objects through a video, frame by frame (a generator of TrackFrame).
+
+        source: a video file path (read with OpenCV's Python package, cv2), or
+        any iterable of HxWx3 uint8 frames (BGR, or RGB with rgb=True).
+        Each frame is detected at threshold `low` (this detector's other
+        options unchanged) and fed to a Tracker(high, low, match, buffer,
+        fps); fps defaults to the file's rate, else 30. timestamp_ms is the
+        frame's index / fps.
+        """
+        frames: Iterable[np.ndarray]
+        if isinstance(source, (str, os.PathLike)):
+            try:
+                import cv2  # only for reading video files
+            except ImportError as missing:
+                raise Error("Detector.track on a video file needs OpenCV's Python package (Debian: python3-opencv); "
+                            "or pass the frames as arrays") from missing
+            capture = cv2.VideoCapture(os.fspath(source))
+            if not capture.isOpened():
+                raise ImageError(f"cannot open video {os.fspath(source)}")
+            if fps is None:
+                rate = capture.get(cv2.CAP_PROP_FPS)
+                fps = rate if 0 < rate < 1000 else 30.0
+
+            def read() -> Iterator[np.ndarray]:
+                try:
+                    while True:
+                        ok, frame = capture.read()
+                        if not ok:
+                            return
+                        yield frame
+                finally:
+                    capture.release()
+            frames = read()
+        else:
+            frames = source
+        rate = float(fps) if fps is not None else 30.0
+        tracker = Tracker(high=high, low=low, match=match, buffer=buffer, fps=rate)
+        for index, frame in enumerate(frames):
+            detections = self._impl.detect_array_at(frame, rgb, float(low))
+            yield TrackFrame(index, index * 1000.0 / rate, tracker.update(detections), frame)
+
     def __repr__(self) -> str:
         width, height = self.input_size
         return f"Detector({self.classes} classes, input {width}x{height}, {self.threads} threads)"
+
+
+class TrackedObject(NamedTuple):
+    """A confirmed track matched in a frame: its ID and the detection it matched."""
+    track_id: int
+    detection: Detection
+
+    def to_dict(self) -> Dict:
+        record = self.detection.to_dict()
+        record["track_id"] = self.track_id
+        return record
+
+
+class TrackFrame(NamedTuple):
+    """One frame of Detector.track: its index, time, tracked objects and pixels."""
+    index: int
+    timestamp_ms: float
+    objects: List[TrackedObject]
+    image: np.ndarray
+
+
+class Tracker:
+    """ByteTrack (Zhang et al., ECCV 2022) as its reference code runs it, one tracker per class.
+
+    Feed update() each frame's detections (from any detector: dusk's at
+    threshold `low`, or Detection(class_id, confidence, box) of your own) in
+    frame order; it returns the confirmed tracks matched in that frame. IDs
+    start at 1 and are unique across classes. high: detections above it are
+    matched first, new tracks need high + 0.1; low: weaker ones down to it
+    rescue tracked objects; match: the largest 1 - IoU x score accepted;
+    buffer: frames (at 30 frames/s, scaled by fps / 30) a lost track is kept.
+    """
+
+    def __init__(self, high: float = 0.5, low: float = 0.1, match: float = 0.8, buffer: int = 30,
+                 fps: float = 30.0) -> None:
+        self._impl = _dusk.Tracker(float(high), float(low), float(match), int(buffer), float(fps))
+
+    def update(self, detections: Sequence[Detection]) -> List[TrackedObject]:
+        """One frame's detections in; the tracked objects of that frame out."""
+        found = list(detections)
+        return [TrackedObject(track_id, found[index]) for track_id, index in self._impl.update(found)]
+
+    @property
+    def removed(self) -> List[int]:
+        """Track IDs dropped for good during the last update."""
+        return list(self._impl.removed)
+
+    @property
+    def frames(self) -> int:
+        """Frames seen so far."""
+        return self._impl.frames
+
+    @property
+    def buffer_frames(self) -> int:
+        """The buffer in frames at this tracker's fps."""
+        return self._impl.buffer_frames
+
+
+def linear_assignment(cost: np.ndarray, limit: float) -> Tuple[List[Tuple[int, int]], List[int], List[int]]:
+    """The minimum-cost matching of rows to columns with no pair costing more than limit
+    (what ByteTrack gets from LAPJV with cost_limit): (matches, unmatched rows, unmatched columns)."""
+    matches, rows, cols = _dusk.linear_assignment(np.asarray(cost, dtype=np.float64), float(limit))
+    return [tuple(m) for m in matches], list(rows), list(cols)
 
 
 def inspect(cfg: Union[str, os.PathLike], weights: Union[str, os.PathLike]) -> Dict:

@@ -154,6 +154,13 @@ class PyDetector {
     const dusk::Image image = image_from_array(array, rgb);
     return without_gil(Stage::Image, [&] { return detector_->detect(image); });
   }
+  // The same at another threshold (what a tracker takes: every detection down to its low threshold).
+  std::vector<dusk::Detection> detect_array_at(const py::array& array, bool rgb, float threshold) const {
+    const dusk::Image image = image_from_array(array, rgb);
+    dusk::DetectorOptions options = detector_->options();
+    options.threshold = threshold;
+    return without_gil(Stage::Image, [&] { return dusk::Detector(detector_->network(), options).detect(image); });
+  }
   // A batch: whole images on parallel workers, results in input order.
   std::vector<std::vector<dusk::Detection>> detect_batch(const py::list& items, bool rgb) const {
     std::vector<std::optional<dusk::Image>> images;
@@ -361,6 +368,32 @@ py::array annotate(const py::array& array, const std::vector<dusk::Detection>& d
   return out;
 }
 
+// (track_id, detection_index) per tracked object of the frame.
+class PyTracker {
+ public:
+  PyTracker(float high, float low, float match, int buffer, double fps)
+      : tracker_(without_gil(Stage::General, [&] { return dusk::Tracker(dusk::TrackerOptions{high, low, match, buffer, fps}); })) {}
+  std::vector<std::pair<std::int64_t, std::size_t>> update(const std::vector<dusk::Detection>& detections) {
+    std::vector<std::pair<std::int64_t, std::size_t>> out;
+    for (const dusk::TrackedObject& o : tracker_.update(detections)) out.emplace_back(o.track_id, o.detection_index);
+    return out;
+  }
+  std::vector<std::int64_t> removed() const { return tracker_.removed(); }
+  std::int64_t frames() const { return tracker_.frames(); }
+  int buffer_frames() const { return tracker_.buffer_frames(); }
+
+ private:
+  dusk::Tracker tracker_;
+};
+
+py::tuple linear_assignment(const py::array_t<double, py::array::c_style | py::array::forcecast>& cost, double limit) {
+  if (cost.ndim() != 2) raise(Stage::General, "linear_assignment takes a 2-D cost matrix");
+  const int rows = static_cast<int>(cost.shape(0)), cols = static_cast<int>(cost.shape(1));
+  const std::vector<double> values(cost.data(), cost.data() + cost.size());
+  const dusk::Assignment a = without_gil(Stage::General, [&] { return dusk::linear_assignment(values, rows, cols, limit); });
+  return py::make_tuple(a.matches, a.unmatched_rows, a.unmatched_cols);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_dusk, m) {
@@ -369,6 +402,16 @@ PYBIND11_MODULE(_dusk, m) {
     error_classes() = ErrorClasses{std::move(error), std::move(cfg), std::move(weights), std::move(image)};
   });
   py::class_<dusk::Detection>(m, "Detection")
+      .def(py::init([](int class_id, float confidence, std::tuple<float, float, float, float> box, std::string label) {
+             dusk::Detection d;
+             d.class_id = class_id;
+             d.confidence = confidence;
+             d.box = {std::get<0>(box), std::get<1>(box), std::get<2>(box), std::get<3>(box)};
+             d.label = label.empty() ? std::to_string(class_id) : std::move(label);
+             return d;
+           }),
+           py::arg("class_id"), py::arg("confidence"), py::arg("box"), py::arg("label") = "",
+           "A detection from another detector: box is (left, top, width, height) in pixels")
       .def_readonly("class_id", &dusk::Detection::class_id)
       .def_readonly("label", &dusk::Detection::label)
       .def_readonly("confidence", &dusk::Detection::confidence)
@@ -390,6 +433,7 @@ PYBIND11_MODULE(_dusk, m) {
       .def("detect_path", &PyDetector::detect_path)
       .def("detect_path_sized", &PyDetector::detect_path_sized)
       .def("detect_array", &PyDetector::detect_array)
+      .def("detect_array_at", &PyDetector::detect_array_at)
       .def("detect_batch", &PyDetector::detect_batch)
       .def_property_readonly("classes", &PyDetector::classes)
       .def_property_readonly("input_size", &PyDetector::input_size)
@@ -397,6 +441,13 @@ PYBIND11_MODULE(_dusk, m) {
       .def_property_readonly("precision", &PyDetector::precision)
       .def_property_readonly("notices", &PyDetector::notices)
       .def_property_readonly("labels", &PyDetector::labels);
+  py::class_<PyTracker>(m, "Tracker")
+      .def(py::init<float, float, float, int, double>())
+      .def("update", &PyTracker::update)
+      .def_property_readonly("removed", &PyTracker::removed)
+      .def_property_readonly("frames", &PyTracker::frames)
+      .def_property_readonly("buffer_frames", &PyTracker::buffer_frames);
+  m.def("linear_assignment", &linear_assignment);
   m.def("fill_structured", &fill_structured);
   m.def("inspect", &inspect);
   m.def("forward", &forward);
