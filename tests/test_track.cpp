@@ -88,9 +88,9 @@ TEST_CASE("kalman filter: predict and update equal the textbook equations") {
   std::uniform_real_distribution<double> u(-5, 5);
   track::Gaussian g = track::kalman_initiate({320, 240, 0.5, 120});
   CHECK(g.mean[3] == 120);
-  CHECK(g.covariance[0] == doctest::Approx(std::pow(2.0 / 20 * 120, 2)));
-  CHECK(g.covariance[2 * 8 + 2] == doctest::Approx(1e-4));
-  CHECK(g.covariance[4 * 8 + 4] == doctest::Approx(std::pow(10.0 / 160 * 120, 2)));
+  CHECK(g.covariance()[0] == doctest::Approx(std::pow(2.0 / 20 * 120, 2)));
+  CHECK(g.covariance()[2 * 8 + 2] == doctest::Approx(1e-4));
+  CHECK(g.covariance()[4 * 8 + 4] == doctest::Approx(std::pow(10.0 / 160 * 120, 2)));
   Matrix f = zeros(8, 8), h = zeros(4, 8);
   for (std::size_t i = 0; i < 8; ++i) f[i][i] = 1;
   for (std::size_t i = 0; i < 4; ++i) f[i][i + 4] = 1, h[i][i] = 1;
@@ -102,12 +102,12 @@ TEST_CASE("kalman filter: predict and update equal the textbook equations") {
     Matrix q = zeros(8, 8);
     const double qs[8] = {ht / 20, ht / 20, 1e-2, ht / 20, ht / 160, ht / 160, 1e-5, ht / 160};
     for (std::size_t i = 0; i < 8; ++i) q[i][i] = qs[i] * qs[i];
-    Matrix p = mul(mul(f, cov_matrix(g.covariance)), transpose(f));
+    Matrix p = mul(mul(f, cov_matrix(g.covariance())), transpose(f));
     for (std::size_t i = 0; i < 8; ++i) p[i][i] += q[i][i];
     mean = mul(f, mean);
     track::kalman_predict(g);
     for (std::size_t i = 0; i < 8; ++i) CHECK(g.mean[i] == doctest::Approx(mean[i][0]).epsilon(1e-12));
-    for (std::size_t i = 0; i < 64; ++i) CHECK(g.covariance[i] == doctest::Approx(p[i / 8][i % 8]).epsilon(1e-10));
+    for (std::size_t i = 0; i < 64; ++i) CHECK(g.covariance()[i] == doctest::Approx(p[i / 8][i % 8]).epsilon(1e-10));
     // update
     const track::Measurement z = {g.mean[0] + u(rng), g.mean[1] + u(rng), 0.5 + u(rng) / 100, g.mean[3] + u(rng)};
     const double hh = g.mean[3];
@@ -122,7 +122,7 @@ TEST_CASE("kalman filter: predict and update equal the textbook equations") {
     track::kalman_update(g, z);
     for (std::size_t i = 0; i < 8; ++i) CHECK(g.mean[i] == doctest::Approx(mean[i][0] + correction[i][0]).epsilon(1e-10));
     for (std::size_t i = 0; i < 64; ++i) {
-      CHECK(g.covariance[i] == doctest::Approx(p[i / 8][i % 8] - kskt[i / 8][i % 8]).epsilon(1e-8).scale(1e-6));
+      CHECK(g.covariance()[i] == doctest::Approx(p[i / 8][i % 8] - kskt[i / 8][i % 8]).epsilon(1e-8).scale(1e-6));
     }
   }
 }

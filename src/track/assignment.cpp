@@ -6,15 +6,18 @@
 // joined by such pairs: each group is solved on its own (most are one row
 // and one column), by the shortest augmenting path method with potentials,
 // on costs min(cost - limit, 0), where a zero means "left unmatched".
+#include "track/assignment.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
 
 #include "dusk/error.hpp"
-#include "dusk/track.hpp"
 
 namespace dusk {
+
+namespace track {
 
 namespace {
 
@@ -32,10 +35,10 @@ std::vector<int> solve_square(const std::vector<double>& cost, int n) {
   const double inf = std::numeric_limits<double>::infinity();
   const auto c = [&](int r, int col) { return cost[static_cast<std::size_t>(r * n + col)]; };
   // 1-based arrays; column 0 is the virtual start of each augmenting path.
-  std::vector<double> u(static_cast<std::size_t>(n + 1), 0), v(static_cast<std::size_t>(n + 1), 0);
-  std::vector<int> row_of(static_cast<std::size_t>(n + 1), 0), way(static_cast<std::size_t>(n + 1), 0);
-  std::vector<double> min_to(static_cast<std::size_t>(n + 1));
-  std::vector<char> used(static_cast<std::size_t>(n + 1));
+  const std::size_t size = static_cast<std::size_t>(n + 1);
+  std::vector<double> u(size, 0), v(size, 0), min_to(size);
+  std::vector<int> row_of(size, 0), way(size, 0);
+  std::vector<char> used(size);
   for (int row = 1; row <= n; ++row) {
     row_of[0] = row;
     int col0 = 0;
@@ -47,23 +50,24 @@ std::vector<int> solve_square(const std::vector<double>& cost, int n) {
       double delta = inf;
       int col1 = 0;
       for (int col = 1; col <= n; ++col) {
-        if (used[static_cast<std::size_t>(col)]) continue;
-        const double reduced = c(r0 - 1, col - 1) - u[static_cast<std::size_t>(r0)] - v[static_cast<std::size_t>(col)];
-        if (reduced < min_to[static_cast<std::size_t>(col)]) {
-          min_to[static_cast<std::size_t>(col)] = reduced;
-          way[static_cast<std::size_t>(col)] = col0;
+        const std::size_t j = static_cast<std::size_t>(col);
+        if (used[j]) continue;
+        const double reduced = c(r0 - 1, col - 1) - u[static_cast<std::size_t>(r0)] - v[j];
+        if (reduced < min_to[j]) {
+          min_to[j] = reduced;
+          way[j] = col0;
         }
-        if (min_to[static_cast<std::size_t>(col)] < delta) {
-          delta = min_to[static_cast<std::size_t>(col)];
+        if (min_to[j] < delta) {
+          delta = min_to[j];
           col1 = col;
         }
       }
-      for (int col = 0; col <= n; ++col) {
-        if (used[static_cast<std::size_t>(col)]) {
-          u[static_cast<std::size_t>(row_of[static_cast<std::size_t>(col)])] += delta;
-          v[static_cast<std::size_t>(col)] -= delta;
+      for (std::size_t j = 0; j < size; ++j) {
+        if (used[j]) {
+          u[static_cast<std::size_t>(row_of[j])] += delta;
+          v[j] -= delta;
         } else {
-          min_to[static_cast<std::size_t>(col)] -= delta;
+          min_to[j] -= delta;
         }
       }
       col0 = col1;
@@ -75,56 +79,87 @@ std::vector<int> solve_square(const std::vector<double>& cost, int n) {
     } while (col0 != 0);
   }
   std::vector<int> col_of(static_cast<std::size_t>(n), -1);
-  for (int col = 1; col <= n; ++col) col_of[static_cast<std::size_t>(row_of[static_cast<std::size_t>(col)] - 1)] = col - 1;
+  for (std::size_t col = 1; col < size; ++col) col_of[static_cast<std::size_t>(row_of[col] - 1)] = static_cast<int>(col) - 1;
   return col_of;
 }
 
 }  // namespace
 
-Assignment linear_assignment(const std::vector<double>& cost, int rows, int cols, double limit) {
-  if (rows < 0 || cols < 0 || cost.size() != static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols)) {
-    throw Error("linear_assignment: the cost matrix must hold rows x cols values");
-  }
-  for (const double value : cost) {
-    if (std::isnan(value)) throw Error("linear_assignment: the cost matrix holds NaN");
-  }
-  const auto cell = [&](int r, int c) { return cost[static_cast<std::size_t>(r) * static_cast<std::size_t>(cols) + static_cast<std::size_t>(c)]; };
+Assignment assign_pairs(int rows, int cols, const std::vector<Pair>& pairs, double limit) {
   // Groups of rows and columns joined by pairs under the limit (columns are
-  // numbered after the rows).
-  std::vector<int> parent(static_cast<std::size_t>(rows + cols));
+  // numbered after the rows); rows and columns without such a pair stay
+  // unmatched.
+  const std::size_t nodes = static_cast<std::size_t>(rows + cols);
+  std::vector<int> parent(nodes);
   std::iota(parent.begin(), parent.end(), 0);
-  for (int r = 0; r < rows; ++r) {
-    for (int c = 0; c < cols; ++c) {
-      if (cell(r, c) < limit) parent[static_cast<std::size_t>(find_root(parent, r))] = find_root(parent, rows + c);
-    }
+  std::vector<char> paired(nodes, 0);
+  for (const Pair& p : pairs) {
+    if (!(p.cost < limit)) continue;
+    parent[static_cast<std::size_t>(find_root(parent, p.row))] = find_root(parent, rows + p.col);
+    paired[static_cast<std::size_t>(p.row)] = paired[static_cast<std::size_t>(rows + p.col)] = 1;
   }
-  std::vector<std::vector<int>> group_rows(static_cast<std::size_t>(rows + cols)), group_cols(group_rows.size());
-  for (int r = 0; r < rows; ++r) group_rows[static_cast<std::size_t>(find_root(parent, r))].push_back(r);
-  for (int c = 0; c < cols; ++c) group_cols[static_cast<std::size_t>(find_root(parent, rows + c))].push_back(c);
+  // Flat per-group lists (counting sort, so each group's rows and columns
+  // stay ascending): members[member_start[g] ..] and group_pairs likewise.
+  std::vector<int> group_of(nodes, -1), local(nodes, -1);
+  std::vector<int> row_count, col_count;
+  for (std::size_t i = 0; i < nodes; ++i) {
+    if (!paired[i]) continue;
+    int& group = group_of[static_cast<std::size_t>(find_root(parent, static_cast<int>(i)))];
+    if (group < 0) {
+      group = static_cast<int>(row_count.size());
+      row_count.push_back(0);
+      col_count.push_back(0);
+    }
+    group_of[i] = group;
+    std::vector<int>& count = i < static_cast<std::size_t>(rows) ? row_count : col_count;
+    local[i] = count[static_cast<std::size_t>(group)]++;
+  }
+  const std::size_t groups = row_count.size();
+  std::vector<int> member_start(groups + 1, 0), pair_start(groups + 1, 0);
+  for (std::size_t g = 0; g < groups; ++g) member_start[g + 1] = member_start[g] + row_count[g] + col_count[g];
+  std::vector<int> members(static_cast<std::size_t>(member_start[groups]));
+  for (std::size_t i = 0; i < nodes; ++i) {
+    if (!paired[i]) continue;
+    const std::size_t g = static_cast<std::size_t>(group_of[i]);
+    const bool is_row = i < static_cast<std::size_t>(rows);
+    members[static_cast<std::size_t>(member_start[g] + (is_row ? 0 : row_count[g]) + local[i])] =
+        is_row ? static_cast<int>(i) : static_cast<int>(i) - rows;
+  }
+  for (const Pair& p : pairs) {
+    if (p.cost < limit) ++pair_start[static_cast<std::size_t>(group_of[static_cast<std::size_t>(p.row)]) + 1];
+  }
+  for (std::size_t g = 0; g < groups; ++g) pair_start[g + 1] += pair_start[g];
+  std::vector<const Pair*> group_pairs(static_cast<std::size_t>(pair_start[groups]));
+  std::vector<int> filled(pair_start.begin(), pair_start.end() - 1);
+  for (const Pair& p : pairs) {
+    if (p.cost < limit) group_pairs[static_cast<std::size_t>(filled[static_cast<std::size_t>(group_of[static_cast<std::size_t>(p.row)])]++)] = &p;
+  }
 
   std::vector<int> col_of_row(static_cast<std::size_t>(rows), -1);
   std::vector<double> square;
-  for (std::size_t g = 0; g < group_rows.size(); ++g) {
-    const std::vector<int>& gr = group_rows[g];
-    const std::vector<int>& gc = group_cols[g];
-    if (gr.empty() || gc.empty()) continue;
-    if (gr.size() == 1 && gc.size() == 1) {  // joined by a pair under the limit
-      col_of_row[static_cast<std::size_t>(gr[0])] = gc[0];
+  std::vector<char> admissible;
+  for (std::size_t g = 0; g < groups; ++g) {
+    const int* group_rows = members.data() + member_start[g];
+    const int* group_cols = group_rows + row_count[g];
+    const std::size_t nr = static_cast<std::size_t>(row_count[g]), nc = static_cast<std::size_t>(col_count[g]);
+    if (nr == 1 && nc == 1) {  // joined by one pair under the limit
+      col_of_row[static_cast<std::size_t>(group_rows[0])] = group_cols[0];
       continue;
     }
-    const int n = static_cast<int>(std::max(gr.size(), gc.size()));
-    square.assign(static_cast<std::size_t>(n) * static_cast<std::size_t>(n), 0.0);
-    for (std::size_t i = 0; i < gr.size(); ++i) {
-      for (std::size_t j = 0; j < gc.size(); ++j) {
-        square[i * static_cast<std::size_t>(n) + j] = std::min(cell(gr[i], gc[j]) - limit, 0.0);
-      }
+    const std::size_t n = std::max(nr, nc);
+    square.assign(n * n, 0.0);
+    admissible.assign(n * n, 0);
+    for (int k = pair_start[g]; k < pair_start[g + 1]; ++k) {
+      const Pair& p = *group_pairs[static_cast<std::size_t>(k)];
+      const std::size_t i = static_cast<std::size_t>(local[static_cast<std::size_t>(p.row)]);
+      const std::size_t j = static_cast<std::size_t>(local[static_cast<std::size_t>(rows + p.col)]);
+      square[i * n + j] = std::min(p.cost - limit, 0.0);
+      admissible[i * n + j] = 1;
     }
-    const std::vector<int> col_of = solve_square(square, n);
-    for (std::size_t i = 0; i < gr.size(); ++i) {
-      const int j = col_of[i];
-      if (j < static_cast<int>(gc.size()) && cell(gr[i], gc[static_cast<std::size_t>(j)]) < limit) {
-        col_of_row[static_cast<std::size_t>(gr[i])] = gc[static_cast<std::size_t>(j)];
-      }
+    const std::vector<int> col_of = solve_square(square, static_cast<int>(n));
+    for (std::size_t i = 0; i < nr; ++i) {
+      const std::size_t j = static_cast<std::size_t>(col_of[i]);
+      if (j < nc && admissible[i * n + j]) col_of_row[static_cast<std::size_t>(group_rows[i])] = group_cols[j];
     }
   }
   Assignment result;
@@ -142,6 +177,23 @@ Assignment linear_assignment(const std::vector<double>& cost, int rows, int cols
     if (!col_taken[static_cast<std::size_t>(c)]) result.unmatched_cols.push_back(c);
   }
   return result;
+}
+
+}  // namespace track
+
+Assignment linear_assignment(const std::vector<double>& cost, int rows, int cols, double limit) {
+  if (rows < 0 || cols < 0 || cost.size() != static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols)) {
+    throw Error("linear_assignment: the cost matrix must hold rows x cols values");
+  }
+  std::vector<track::Pair> pairs;
+  for (int r = 0; r < rows; ++r) {
+    for (int c = 0; c < cols; ++c) {
+      const double value = cost[static_cast<std::size_t>(r) * static_cast<std::size_t>(cols) + static_cast<std::size_t>(c)];
+      if (std::isnan(value)) throw Error("linear_assignment: the cost matrix holds NaN");
+      if (value < limit) pairs.push_back({r, c, value});
+    }
+  }
+  return track::assign_pairs(rows, cols, pairs, limit);
 }
 
 }  // namespace dusk

@@ -17,9 +17,9 @@
 #include "track/byte_track.hpp"
 
 #include <algorithm>
-#include <unordered_set>
+#include <numeric>
 
-#include "dusk/track.hpp"
+#include "track/assignment.hpp"
 
 namespace dusk::track {
 
@@ -31,19 +31,56 @@ Measurement to_xyah(const Box& b) {
   return {b.x1 + w / 2, b.y1 + h / 2, w / h, h};
 }
 
-template <typename Rows, typename Cols, typename RowBox, typename ColBox>
-std::vector<double> iou_distance(const Rows& rows, const Cols& cols, RowBox row_box, ColBox col_box) {
-  std::vector<double> cost(rows.size() * cols.size());
-  for (std::size_t r = 0; r < rows.size(); ++r) {
-    const Box a = row_box(rows[r]);
-    for (std::size_t c = 0; c < cols.size(); ++c) cost[r * cols.size() + c] = 1 - reference_iou(a, col_box(cols[c]));
+// The pairs of boxes that overlap at all (IoU > 0), each with cost 1 - IoU:
+// every other pair costs 1, which no limit of the tracker's accepts, so the
+// reference's dense matrices hold nothing more. Columns are swept in order
+// of their left edge, so a frame of many boxes costs about one IoU per
+// overlapping pair rather than one per pair.
+std::vector<Pair> overlapping(const std::vector<Box>& rows, const std::vector<Box>& cols) {
+  std::vector<Pair> pairs;
+  if (rows.empty() || cols.empty()) return pairs;
+  struct Column {
+    Box box;
+    int index;
+  };
+  std::vector<Column> sorted(cols.size());
+  double widest = 0;
+  for (std::size_t c = 0; c < cols.size(); ++c) {
+    sorted[c] = {cols[c], static_cast<int>(c)};
+    widest = std::max(widest, cols[c].x2 - cols[c].x1);
   }
-  return cost;
+  std::sort(sorted.begin(), sorted.end(), [](const Column& a, const Column& b) { return a.box.x1 < b.box.x1; });
+  std::vector<int> row_order(rows.size());
+  std::iota(row_order.begin(), row_order.end(), 0);
+  std::sort(row_order.begin(), row_order.end(),
+            [&](int a, int b) { return rows[static_cast<std::size_t>(a)].x1 < rows[static_cast<std::size_t>(b)].x1; });
+  // Rows by left edge: the first column that can reach a row only moves right.
+  std::size_t first = 0;
+  for (const int r : row_order) {
+    const Box& a = rows[static_cast<std::size_t>(r)];
+    // Overlap needs the column's left edge within [a.x1 - 1 - its width,
+    // a.x2 + 1] and its rows to meet a's; a pixel of slack for rounding.
+    while (first < sorted.size() && sorted[first].box.x1 < a.x1 - 2 - widest) ++first;
+    for (std::size_t k = first; k < sorted.size() && sorted[k].box.x1 <= a.x2 + 2; ++k) {
+      const Column& c = sorted[k];
+      if (c.box.x2 < a.x1 - 2 || c.box.y1 > a.y2 + 2 || c.box.y2 < a.y1 - 2) continue;
+      const double iou = reference_iou(a, c.box);
+      if (iou > 0) pairs.push_back({r, c.index, 1 - iou});
+    }
+  }
+  return pairs;
 }
 
 // 1 - IoU x score, the fusion the reference applies outside MOT20.
-void fuse_score(std::vector<double>& cost, std::size_t cols, const std::vector<const Candidate*>& detections) {
-  for (std::size_t i = 0; i < cost.size(); ++i) cost[i] = 1 - (1 - cost[i]) * detections[i % cols]->score;
+void fuse_score(std::vector<Pair>& pairs, const std::vector<const Candidate*>& detections) {
+  for (Pair& p : pairs) p.cost = 1 - (1 - p.cost) * detections[static_cast<std::size_t>(p.col)]->score;
+}
+
+std::vector<Box> boxes_of(const std::vector<const Candidate*>& candidates) {
+  std::vector<Box> boxes;
+  boxes.reserve(candidates.size());
+  for (const Candidate* c : candidates) boxes.push_back(c->box);
+  return boxes;
 }
 
 }  // namespace
@@ -71,12 +108,19 @@ void ByteTrack::mark_removed(Track& track, std::int64_t frame) {
   if (track.removed_frame == 0) track.removed_frame = frame;
 }
 
+std::vector<Box> ByteTrack::boxes_of(const std::vector<TrackPtr>& tracks) {
+  std::vector<Box> boxes;
+  boxes.reserve(tracks.size());
+  for (const TrackPtr& t : tracks) boxes.push_back(t->box());
+  return boxes;
+}
+
 std::vector<Output> ByteTrack::update(const std::vector<Candidate>& candidates, std::int64_t frame,
                                       std::int64_t& next_id, std::vector<std::int64_t>& removed) {
-  std::unordered_set<std::int64_t> before;
-  for (const auto* list : {&tracked_, &lost_}) {
-    for (const TrackPtr& t : *list) before.insert(t->id);
-  }
+  // Marks stand in for the reference's joins and subtractions by track ID:
+  // a track object is one ID, and a list holds it at most once.
+  std::vector<TrackPtr> listed_before = tracked_;
+  listed_before.insert(listed_before.end(), lost_.begin(), lost_.end());
   std::vector<const Candidate*> high, second;
   for (const Candidate& c : candidates) {
     if (c.score > settings_.high) {
@@ -85,22 +129,17 @@ std::vector<Output> ByteTrack::update(const std::vector<Candidate>& candidates, 
       second.push_back(&c);
     }
   }
-  const auto track_box = [](const TrackPtr& t) { return t->box(); };
-  const auto candidate_box = [](const Candidate* c) { return c->box; };
 
   std::vector<TrackPtr> unconfirmed, pool;
   for (const TrackPtr& t : tracked_) (t->activated ? pool : unconfirmed).push_back(t);
-  for (const TrackPtr& t : lost_) {  // joined by ID: a lost track is never also tracked
-    if (std::none_of(pool.begin(), pool.end(), [&](const TrackPtr& p) { return p->id == t->id; })) pool.push_back(t);
-  }
+  pool.insert(pool.end(), lost_.begin(), lost_.end());  // never also tracked
   for (const TrackPtr& t : pool) {
     if (t->state != State::Tracked) t->estimate.mean[7] = 0;
     kalman_predict(t->estimate);
   }
   std::vector<TrackPtr> activated, refound, newly_lost;
   const auto match_track = [&](const TrackPtr& t, const Candidate& c) {
-    const Measurement z = to_xyah(c.box);
-    kalman_update(t->estimate, z);
+    kalman_update(t->estimate, to_xyah(c.box));
     t->frame = frame;
     t->matched = c.index;
     if (t->state == State::Tracked) {
@@ -114,9 +153,9 @@ std::vector<Output> ByteTrack::update(const std::vector<Candidate>& candidates, 
   };
 
   // 1. High-score detections against confirmed and lost tracks.
-  std::vector<double> cost = iou_distance(pool, high, track_box, candidate_box);
-  fuse_score(cost, high.size(), high);
-  const Assignment first = linear_assignment(cost, static_cast<int>(pool.size()), static_cast<int>(high.size()), settings_.match);
+  std::vector<Pair> pairs = overlapping(boxes_of(pool), track::boxes_of(high));
+  fuse_score(pairs, high);
+  const Assignment first = assign_pairs(static_cast<int>(pool.size()), static_cast<int>(high.size()), pairs, settings_.match);
   for (const auto& [r, c] : first.matches) match_track(pool[static_cast<std::size_t>(r)], *high[static_cast<std::size_t>(c)]);
 
   // 2. Low-score detections against what was tracked and is still unmatched.
@@ -124,8 +163,8 @@ std::vector<Output> ByteTrack::update(const std::vector<Candidate>& candidates, 
   for (const int r : first.unmatched_rows) {
     if (pool[static_cast<std::size_t>(r)]->state == State::Tracked) remaining.push_back(pool[static_cast<std::size_t>(r)]);
   }
-  cost = iou_distance(remaining, second, track_box, candidate_box);
-  const Assignment rescue = linear_assignment(cost, static_cast<int>(remaining.size()), static_cast<int>(second.size()), 0.5);
+  pairs = overlapping(boxes_of(remaining), track::boxes_of(second));
+  const Assignment rescue = assign_pairs(static_cast<int>(remaining.size()), static_cast<int>(second.size()), pairs, 0.5);
   for (const auto& [r, c] : rescue.matches) match_track(remaining[static_cast<std::size_t>(r)], *second[static_cast<std::size_t>(c)]);
   for (const int r : rescue.unmatched_rows) {
     Track& t = *remaining[static_cast<std::size_t>(r)];
@@ -138,9 +177,9 @@ std::vector<Output> ByteTrack::update(const std::vector<Candidate>& candidates, 
   // 3. Unconfirmed tracks against the high-score detections left.
   std::vector<const Candidate*> left;
   for (const int c : first.unmatched_cols) left.push_back(high[static_cast<std::size_t>(c)]);
-  cost = iou_distance(unconfirmed, left, track_box, candidate_box);
-  fuse_score(cost, left.size(), left);
-  const Assignment confirm = linear_assignment(cost, static_cast<int>(unconfirmed.size()), static_cast<int>(left.size()), 0.7);
+  pairs = overlapping(boxes_of(unconfirmed), track::boxes_of(left));
+  fuse_score(pairs, left);
+  const Assignment confirm = assign_pairs(static_cast<int>(unconfirmed.size()), static_cast<int>(left.size()), pairs, 0.7);
   for (const auto& [r, c] : confirm.matches) match_track(unconfirmed[static_cast<std::size_t>(r)], *left[static_cast<std::size_t>(c)]);
   for (const int r : confirm.unmatched_rows) mark_removed(*unconfirmed[static_cast<std::size_t>(r)], frame);
 
@@ -163,37 +202,38 @@ std::vector<Output> ByteTrack::update(const std::vector<Candidate>& candidates, 
     if (frame - t->frame > settings_.max_time_lost) mark_removed(*t, frame);
   }
 
-  // Bookkeeping, in the reference's order.
+  // Bookkeeping, in the reference's order: tracked = the still tracked, then
+  // the activated, then the re-found, each once; lost = the lost not
+  // tracked again, then the newly lost, less those removed in earlier frames.
+  const std::uint64_t in_tracked = ++epoch_;
   std::vector<TrackPtr> tracked;
-  const auto join = [&](const std::vector<TrackPtr>& add) {
-    for (const TrackPtr& t : add) {
-      if (std::none_of(tracked.begin(), tracked.end(), [&](const TrackPtr& p) { return p->id == t->id; })) tracked.push_back(t);
-    }
+  const auto add_tracked = [&](const TrackPtr& t) {
+    if (t->mark == in_tracked) return;
+    t->mark = in_tracked;
+    tracked.push_back(t);
   };
   for (const TrackPtr& t : tracked_) {
-    if (t->state == State::Tracked) tracked.push_back(t);
+    if (t->state == State::Tracked) add_tracked(t);
   }
-  join(activated);
-  join(refound);
+  for (const TrackPtr& t : activated) add_tracked(t);
+  for (const TrackPtr& t : refound) add_tracked(t);
   std::vector<TrackPtr> lost;
   for (const TrackPtr& t : lost_) {
-    if (std::none_of(tracked.begin(), tracked.end(), [&](const TrackPtr& p) { return p->id == t->id; })) lost.push_back(t);
+    if (t->mark != in_tracked) lost.push_back(t);
   }
   lost.insert(lost.end(), newly_lost.begin(), newly_lost.end());
-  // The reference subtracts the tracks removed in earlier frames only.
   std::erase_if(lost, [&](const TrackPtr& t) { return t->removed_frame != 0 && t->removed_frame < frame; });
 
-  // Duplicates between tracked and lost: the younger goes.
-  const std::vector<double> overlap = iou_distance(tracked, lost, track_box, track_box);
+  // Duplicates between tracked and lost (IoU distance under 0.15): the younger goes.
   std::vector<char> drop_tracked(tracked.size(), 0), drop_lost(lost.size(), 0);
-  for (std::size_t p = 0; p < tracked.size(); ++p) {
-    for (std::size_t q = 0; q < lost.size(); ++q) {
-      if (overlap[p * lost.size() + q] >= 0.15) continue;
-      const std::int64_t age_p = tracked[p]->frame - tracked[p]->start_frame;
-      const std::int64_t age_q = lost[q]->frame - lost[q]->start_frame;
-      (age_p > age_q ? drop_lost[q] : drop_tracked[p]) = 1;
-    }
+  for (const Pair& p : overlapping(boxes_of(tracked), boxes_of(lost))) {
+    if (!(p.cost < 0.15)) continue;
+    const Track& a = *tracked[static_cast<std::size_t>(p.row)];
+    const Track& b = *lost[static_cast<std::size_t>(p.col)];
+    (a.frame - a.start_frame > b.frame - b.start_frame ? drop_lost[static_cast<std::size_t>(p.col)]
+                                                       : drop_tracked[static_cast<std::size_t>(p.row)]) = 1;
   }
+  const std::uint64_t after = ++epoch_;
   tracked_.clear();
   for (std::size_t p = 0; p < tracked.size(); ++p) {
     if (!drop_tracked[p]) tracked_.push_back(tracked[p]);
@@ -202,17 +242,15 @@ std::vector<Output> ByteTrack::update(const std::vector<Candidate>& candidates, 
   for (std::size_t q = 0; q < lost.size(); ++q) {
     if (!drop_lost[q]) lost_.push_back(lost[q]);
   }
-
-  std::unordered_set<std::int64_t> after;
   std::vector<Output> outputs;
   for (const TrackPtr& t : tracked_) {
-    after.insert(t->id);
+    t->mark = after;
     if (t->activated) outputs.push_back({t->id, t->matched});
   }
-  for (const TrackPtr& t : lost_) after.insert(t->id);
+  for (const TrackPtr& t : lost_) t->mark = after;
   const std::size_t first_removed = removed.size();
-  for (const std::int64_t id : before) {
-    if (!after.count(id)) removed.push_back(id);
+  for (const TrackPtr& t : listed_before) {
+    if (t->mark != after) removed.push_back(t->id);  // listed before this frame, not now: gone
   }
   std::sort(removed.begin() + static_cast<std::ptrdiff_t>(first_removed), removed.end());
   return outputs;

@@ -55,15 +55,19 @@ class ByteTrack {
     std::int64_t start_frame = 0;
     std::int64_t removed_frame = 0;  // first frame it was marked removed; 0: never
     std::size_t matched = 0;       // the candidate matched in the current frame
+    std::uint64_t mark = 0;        // bookkeeping stamp (see update)
     Box box() const;
   };
   using TrackPtr = std::shared_ptr<Track>;
+
+  static std::vector<Box> boxes_of(const std::vector<TrackPtr>& tracks);
 
   static void mark_removed(Track& track, std::int64_t frame);
 
   Settings settings_;
   std::vector<TrackPtr> tracked_;  // matched in the last frame (confirmed or not)
   std::vector<TrackPtr> lost_;
+  std::uint64_t epoch_ = 0;
 };
 
 }  // namespace dusk::track
