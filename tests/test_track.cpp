@@ -347,8 +347,8 @@ TEST_CASE("count lines: crossings in both directions counted exactly, per class"
     events.insert(events.end(), u.events.begin(), u.events.end());
   }
   REQUIRE(events.size() == 3);
-  CHECK(events[0].track_id == 1);  // on the line at f = 10 (keeps its side), past it at f = 11
-  CHECK(events[1].track_id == 2);  // 196 -> 202 at f = 17
+  CHECK(events[0].track_id == 1);  // on the line at f = 10 (keeps its side), past it by more than 4 px at f = 11
+  CHECK(events[1].track_id == 2);  // 196, 202 within 4 px of it, 208 at f = 18
   CHECK(events[2].track_id == 1);  // back up at f = 30
   const auto& totals = counter.totals().at("door");
   // Walking from (100,200) to (500,200) your right hand points down: moving down is "in".
@@ -364,6 +364,20 @@ TEST_CASE("count lines: crossings in both directions counted exactly, per class"
   }
   CHECK(in == 2);
   CHECK(out == 1);
+}
+
+TEST_CASE("count lines: a box jittering on the line counts once") {
+  Counter counter({resolve_count_line(parse_count_line("door=0,200,640,200"), 640, 480)}, {});
+  // Box height 40: points within 4 px of the line keep their side.
+  const float ys[] = {180, 190, 197, 203, 198, 202, 196, 204.5f, 201, 199, 210, 220};
+  std::vector<CountEvent> events;
+  for (int f = 0; f < 12; ++f) {
+    const CountUpdate u = counter.update({tracked(1, 300, ys[f])}, f * 40.0, {});
+    events.insert(events.end(), u.events.begin(), u.events.end());
+  }
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].in);
+  CHECK(counter.totals().at("door").in.at(0) == 1);
 }
 
 TEST_CASE("zones: dwell times exact, enter and exit events, a dropped track exits") {

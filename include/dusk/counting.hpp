@@ -7,7 +7,9 @@
 // it is seen in, through the segment. Walking from the line's first point to
 // its second, a crossing from the left-hand side to the right-hand side (as
 // the picture shows it, y pointing down) is "in", the other way "out". A
-// point exactly on the line keeps the side it had. A zone is a polygon; a
+// point closer to the line than a tenth of its box's height keeps the side
+// it had, so a box whose edge jitters on the line counts once. A zone is a
+// polygon; a
 // track is in it while its point is inside (even-odd rule), from the frame
 // it is first seen inside until a frame it is seen outside or the tracker
 // drops it; its dwell time is the time between the frame it entered and the

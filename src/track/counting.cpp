@@ -162,9 +162,12 @@ CountUpdate Counter::update(const std::vector<TrackedObject>& objects, double ti
     }
     for (std::size_t l = 0; l < lines_.size(); ++l) {
       const CountLine& line = lines_[l];
-      const double s = cross(line.a, line.b, point);
-      if (s == 0) continue;  // on the line: keeps its side
-      const int side = s > 0 ? 1 : -1;
+      // Signed distance from the line in pixels; within a tenth of the box's
+      // height of it, a point keeps its side (a box's edge jitters by about
+      // that from frame to frame, and would otherwise count in-out-in).
+      const double distance = cross(line.a, line.b, point) / std::hypot(line.b.x - line.a.x, line.b.y - line.a.y);
+      if (std::abs(distance) <= 0.1 * static_cast<double>(box.height)) continue;
+      const int side = distance > 0 ? 1 : -1;
       LineState& ls = state.lines[l];
       if (ls.side != 0 && side != ls.side && segments_cross(ls.last, point, line.a, line.b)) {
         const bool in = side > 0;  // left to right of a -> b, y down
