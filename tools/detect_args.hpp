@@ -60,6 +60,10 @@ std::optional<TileOptions> parse_tiles(const std::string& text, float overlap);
 // Darknet's -out "objects" array, six decimals as its %f writes them.
 nlohmann::ordered_json objects_json(const std::vector<Detection>& detections);
 
+// Where class names found beside the model came from: printed to stderr
+// before the first detections are.
+std::string& names_notice();
+
 // Prints one image's or frame's detections like Darknet's -ext_output.
 void print_detections(const std::string& what, const std::vector<Detection>& detections, double ms);
 

@@ -16,6 +16,7 @@
 #include "cli_common.hpp"
 #include "commands.hpp"
 #include "detect_args.hpp"
+#include "names_lookup.hpp"
 #include "dusk/video.hpp"
 #include "util/files.hpp"
 #include "util/ordered_work.hpp"
@@ -185,7 +186,16 @@ nlohmann::ordered_json objects_json(const std::vector<Detection>& detections) {
   return objects;
 }
 
+std::string& names_notice() {
+  static std::string notice;
+  return notice;
+}
+
 void print_detections(const std::string& what, const std::vector<Detection>& detections, double ms) {
+  if (!names_notice().empty()) {  // said once, with the first results (an early error stays one line)
+    std::cerr << names_notice() << std::flush;
+    names_notice().clear();
+  }
   if (ms >= 0) {
     std::printf("%s: Predicted in %.3f milli-seconds.\n", what.c_str(), ms);
   } else {
@@ -237,9 +247,20 @@ int run_detect(const DetectArgs& args) {
   apply_precision_flags(args.precision, network_options);
   const Network network = load_network(args.cfg, args.weights, network_options);
   const std::vector<int> heads = network.graph().head_layers();
-  const Detector detector(network, options);
   const Layer& head = network.graph().layers[static_cast<std::size_t>(heads.back())];
   const int classes = head_classes(head);
+  if (args.names.empty()) {
+    // Darknet users keep the names beside the model; use them when they fit.
+    const FoundNames found = find_names(args.cfg, args.weights);
+    if (!found.path.empty()) {
+      std::vector<std::string> labels = load_labels(found.path);
+      if (static_cast<int>(labels.size()) == classes) {
+        names_notice() = cat("dusk: class names from ", found.path, " (", found.where, "; --names FILE chooses others)\n");
+        options.labels = std::move(labels);
+      }
+    }
+  }
+  const Detector detector(network, options);
   if (!options.labels.empty() && static_cast<int>(options.labels.size()) < classes) {
     print_warnings({cat(args.names, " has ", options.labels.size(), " names but the network has ", classes,
                         " classes; the others are shown as class ids")});
@@ -396,7 +417,7 @@ void add_detect_command(CLI::App& app, std::function<int()>& action) {
                       "image files and directories of images, or one video source: a video file, an image sequence "
                       "(frames/%05d.png), a camera (/dev/video0 or 0) or a URL (rtsp://, http://)")
       ->required();
-  command->add_option("--names", args->names, "class names, one per line (default: class ids)");
+  command->add_option("--names", args->names, "class names, one per line (default: a .names file beside the cfg or weights, or the names= of a .data file there, when it has one name per class; else class ids)");
   command->add_option("--thresh", args->threshold, "threshold on objectness x class probability")
       ->capture_default_str()
       ->check(CLI::Range(0.0f, 1.0f));

@@ -9,7 +9,4 @@ namespace dusk::cli {
 // The line to print after "dusk: error: " for a parse error of `app`.
 std::string usage_error_line(const CLI::App& app, const CLI::ParseError& error, int argc, char** argv);
 
-// The closest of `candidates` to `word`, or "" when none is close.
-std::string closest(const std::string& word, const std::vector<std::string>& candidates);
-
 }  // namespace dusk::cli

@@ -1,4 +1,6 @@
 // Lexing of Darknet .cfg text into sections and options.
+#include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "dusk/cfg.hpp"
@@ -33,6 +35,13 @@ Cfg parse_cfg(std::string_view text, const std::string& source) {
   Cfg cfg;
   cfg.source = source;
   if (text.find('\0') != std::string_view::npos) {
+    // A weights file starts with small major, minor and revision numbers.
+    std::int32_t version[3] = {-1, -1, -1};
+    if (text.size() >= sizeof version) std::memcpy(version, text.data(), sizeof version);
+    if (version[0] >= 0 && version[0] < 10 && version[1] >= 0 && version[1] < 100 && version[2] >= 0 && version[2] < 1000) {
+      throw Error(cat(source, ": is a Darknet .weights file (version ", version[0], ".", version[1], ".", version[2],
+                      "), not a cfg; did you swap them? The cfg comes first, then the weights"));
+    }
     throw Error(cat(source, ": contains NUL bytes, so it is not a text cfg file; give a Darknet .cfg"));
   }
   // Windows editors start UTF-8 files with a byte-order mark (Darknet

@@ -167,6 +167,13 @@ void SectionReader::collect_warnings(std::vector<std::string>& warnings) const {
       continue;
     }
     if (used_.count(option.key) == 0 && training_keys().count(option.key) == 0) {
+      // A misspelling of a key this section reads would silently leave that
+      // key at its default (a layer running linear for activaton=leaky).
+      const std::string guess = closest(option.key, std::vector<std::string>(used_.begin(), used_.end()));
+      if (!guess.empty()) {
+        throw Error(cat(source_, ":", option.line, ": [", section_.type, "] unknown key '", printable(option.key),
+                        "'; did you mean ", guess, "=? (Darknet would ignore it and use the default ", guess, ")"));
+      }
       warnings.push_back(cat(source_, ":", option.line, ": [", section_.type, "] unknown key '",
                              printable(option.key), "' ignored"));
     }

@@ -36,6 +36,8 @@ class SectionReader {
 
   // One warning per option that no getter read and that is not a known
   // training-only key, plus one per duplicated key, plus those given to warn().
+  // Throws for an unknown key that looks like a misspelt key this section
+  // reads (activaton= for activation=).
   void collect_warnings(std::vector<std::string>& warnings) const;
 
  private:

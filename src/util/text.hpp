@@ -20,4 +20,8 @@ std::vector<std::string_view> split(std::string_view text, char separator);
 // escaped, long values shortened.
 std::string printable(std::string_view text, std::size_t max_length = 60);
 
+// The candidate closest to `word` by edits (a swap of neighbours counts as
+// one), or "" when none is close enough to be a likely misspelling.
+std::string closest(std::string_view word, const std::vector<std::string>& candidates);
+
 }  // namespace dusk

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -85,6 +86,17 @@ WeightsHeader parse_header(ByteSource& input, const std::string& source) {
   }
   char bytes[20] = {};
   input.read(0, bytes, static_cast<std::size_t>(std::min<std::uint64_t>(size, sizeof bytes)));
+  // Weights start with small binary numbers; a file whose head is all text is
+  // something else (a .names list, a .cfg, a .data file).
+  if (std::all_of(bytes, bytes + sizeof bytes, [](char c) {
+        return c == '\n' || c == '\r' || c == '\t' || (static_cast<unsigned char>(c) >= 32 && static_cast<unsigned char>(c) < 127);
+      })) {
+    const std::string head(bytes, sizeof bytes);
+    const bool cfg = head.find('[') != std::string::npos || head.find('=') != std::string::npos;
+    throw Error(cat(source, ": is a text file (it starts with '", printable(head.substr(0, head.find_first_of("\r\n"))),
+                    "'), not Darknet weights; ", cfg ? "that looks like a cfg: did you swap them? The cfg comes first, then the weights"
+                                                     : "give the .weights file (a .names list goes to --names)"));
+  }
   WeightsHeader header;
   header.major = scalar_at<std::int32_t>(bytes, 0);
   header.minor = scalar_at<std::int32_t>(bytes, 4);
