@@ -123,7 +123,7 @@ TEST_CASE("dusk detect prints Darknet's lines, writes its JSON and annotated cop
   REQUIRE(result.exit_code == 0);
   CHECK(result.out.find("dog: 65%\t(left_x:  122   top_y:  222   width:  244   height:  295)\n") != std::string::npos);
   CHECK(result.out.find("car: 88%\t(left_x:  454   top_y:   78   width:  230   height:  102)\n") != std::string::npos);
-  CHECK(result.err.find("dusk: 1 images, 7 detections, 0 failed") != std::string::npos);
+  CHECK(result.err.find("dusk: 1 image, 7 detections, 0 failed") != std::string::npos);
 
   const auto bytes = test::read_bytes(dir.file("out.json"));
   const nlohmann::json json = nlohmann::json::parse(bytes.begin(), bytes.end());

@@ -101,12 +101,20 @@ TEST_CASE("--size overrides the cfg's input size, and with_input_size resizes") 
   CHECK(resized.total_params() == graph.total_params());
 }
 
-TEST_CASE("unknown keys and repeated keys are warnings with file:line") {
-  const Graph graph = graph_of(kNet + "[convolutional]\nfilters=4\nfliters=8\nfilters=6\nlearning_rate=0.1\n");
+TEST_CASE("unknown keys and repeated keys are warnings with file:line; misspelt keys are errors") {
+  const Graph graph = graph_of(kNet + "[convolutional]\nfilters=4\nfrobnicate=8\nfilters=6\nlearning_rate=0.1\n");
   REQUIRE(graph.warnings.size() == 2);
-  CHECK(graph.warnings[0] == "t.cfg:7: [convolutional] unknown key 'fliters' ignored");
+  CHECK(graph.warnings[0] == "t.cfg:7: [convolutional] unknown key 'frobnicate' ignored");
   CHECK(graph.warnings[1] == "t.cfg:8: [convolutional] filters is set again (first at line 6); the first value is used");
   CHECK(graph.layers[0].out.c == 4);
+  // A key one or two edits from one the section reads would silently keep that key's default.
+  CHECK(error_of(kNet + "[convolutional]\nfilters=4\nfliters=8\n") ==
+        "t.cfg:7: [convolutional] unknown key 'fliters'; did you mean filters=? (Darknet would ignore it and use the "
+        "default filters)");
+  CHECK(error_of(kNet + "[convolutional]\nfilters=4\nactivaton=leaky\n").find("did you mean activation=?") !=
+        std::string::npos);
+  CHECK(error_of("[net]\nwidht=416\nheight=416\n[convolutional]\nfilters=4\n").find(
+            "t.cfg:2: [net] unknown key 'widht'; did you mean width=?") == 0);
 }
 
 TEST_CASE("bad values name file:line and what was expected") {

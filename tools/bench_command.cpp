@@ -136,10 +136,10 @@ int run_bench(const BenchArgs& args) {
     std::printf("%s\n", json.dump().c_str());
   } else {
     const std::string batch = args.batch == 1 ? "" : cat(", batch ", args.batch);
-    std::printf("%s %s, %s backend, %s, %d threads%s: median %.2f ms (min %.2f, max %.2f) over %d runs, %.1f images/s, "
+    std::printf("%s %s, %s backend, %s, %d thread%s%s: median %.2f ms (min %.2f, max %.2f) over %d runs, %.1f images/s, "
                 "%.1f GFLOP/s; load %.1f ms; peak RSS %.0f MB; OpenMP runtime %s\n",
                 args.cfg.c_str(), to_string(network.input_shape()).c_str(), backend.c_str(), precision.c_str(),
-                network.threads(), batch.c_str(), median, times.front(), times.back(), args.iters, images_per_s,
+                network.threads(), network.threads() == 1 ? "" : "s", batch.c_str(), median, times.front(), times.back(), args.iters, images_per_s,
                 bflops * args.batch / (median / 1000.0), load_ms, peak_rss_mb(), openmp_runtime_file().c_str());
     std::printf("CPU: %s (%s); convolutions: %s\n", cpu_model_name().c_str(), describe(cpu_features()).c_str(),
                 kernels.empty() ? "reference kernels" : kernels.c_str());

@@ -1,7 +1,6 @@
 // dusk calibrate: int8 activation ranges measured over sample images, for
 // --precision int8 --calib FILE.
 #include <CLI/CLI.hpp>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -9,6 +8,7 @@
 
 #include "cli_common.hpp"
 #include "commands.hpp"
+#include "progress.hpp"
 #include "util/files.hpp"
 
 namespace dusk::cli {
@@ -45,7 +45,7 @@ int run_calibrate(const CalibrateArgs& args) {
   const CalibrationMethod method = args.method == "max" ? CalibrationMethod::Max : CalibrationMethod::Percentile;
   Calibrator calibrator(network, method, args.percentile);
   const Shape shape = network.input_shape();
-  const bool terminal = ::isatty(STDERR_FILENO) != 0;
+  Progress progress("images", static_cast<std::int64_t>(images.size()));
   const auto start = std::chrono::steady_clock::now();
   std::size_t done = 0;
   for (const std::string& path : images) {
@@ -54,15 +54,9 @@ int run_calibrate(const CalibrateArgs& args) {
     Tensor input(shape);
     input.data = fitted.data;
     calibrator.add(input);
-    ++done;
-    if (terminal) {
-      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      const double rate = static_cast<double>(done) / std::max(elapsed, 1e-9);
-      std::fprintf(stderr, "\r[%zu/%zu] %.1f images/s, ETA %.0f s\033[K", done, images.size(), rate,
-                   static_cast<double>(images.size() - done) / rate);
-    }
+    progress.update(static_cast<std::int64_t>(++done));
   }
-  if (terminal) std::fprintf(stderr, "\r\033[K");
+  progress.clear();
   const Calibration calibration = calibrator.result(hash);
   write_calibration(args.out, calibration);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -66,6 +66,8 @@ std::string in_cli_terms(std::string message) {
       {"NetworkOptions::strict_precision", "--strict"},
       {"NetworkOptions::calibration", "--calib"},
       {"(DetectorOptions::max_image_pixels)", "(--max-image-pixels)"},
+      {"(LabeledSource::list)", "(--list LIST_OR_DIR)"},
+      {"(LabeledSource::names)", "(--names FILE)"},
   };
   for (const auto& [option, flag] : kFlags) {
     for (std::size_t at = message.find(option); at != std::string::npos; at = message.find(option, at + flag.size())) {

@@ -17,6 +17,7 @@
 #include "commands.hpp"
 #include "detect_args.hpp"
 #include "names_lookup.hpp"
+#include "progress.hpp"
 #include "dusk/video.hpp"
 #include "util/files.hpp"
 #include "util/ordered_work.hpp"
@@ -236,7 +237,10 @@ int run_detect(const DetectArgs& args) {
   std::vector<std::string> images;
   if (!video) {
     images = expand_inputs(args.inputs);
-    if (images.empty()) throw UsageError("no images to detect on: the directories given hold no image files");
+    if (images.empty()) {
+      throw UsageError("no images to detect on: the directories given hold no image files" +
+                       images_one_level_down(args.inputs.front()));
+    }
     if (!args.shard.empty()) images = take_shard(images, parse_shard(args.shard));
     check_outputs(args, images);
     if (!args.out_dir.empty()) fs::create_directories(args.out_dir);
@@ -247,9 +251,9 @@ int run_detect(const DetectArgs& args) {
   apply_precision_flags(args.precision, network_options);
   const Network network = load_network(args.cfg, args.weights, network_options);
   const std::vector<int> heads = network.graph().head_layers();
-  const Layer& head = network.graph().layers[static_cast<std::size_t>(heads.back())];
-  const int classes = head_classes(head);
-  if (args.names.empty()) {
+  // A graph without heads has no classes; the Detector below says why it cannot detect.
+  const int classes = heads.empty() ? 0 : head_classes(network.graph().layers[static_cast<std::size_t>(heads.back())]);
+  if (args.names.empty() && classes > 0) {
     // Darknet users keep the names beside the model; use them when they fit.
     const FoundNames found = find_names(args.cfg, args.weights);
     if (!found.path.empty()) {
@@ -304,14 +308,14 @@ int run_detect(const DetectArgs& args) {
       jsonl_text += text;
     }
   };
-  const bool progress = ::isatty(STDERR_FILENO) != 0 && images.size() > 1;
+  Progress progress("images", static_cast<std::int64_t>(images.size()));
   const auto run_start = std::chrono::steady_clock::now();
   nlohmann::ordered_json json = nlohmann::ordered_json::array();
   int failures = 0;
   std::size_t total_detections = 0;
   double total_ms = 0;
   const auto report = [&](std::size_t i, Outcome&& outcome) {
-    if (progress) std::cerr << "\r\033[K" << std::flush;
+    progress.clear();
     if (!args.jsonl.empty()) jsonl_line(i, outcome);
     if (!outcome.error.empty()) {
       std::cerr << "dusk: error: " << outcome.error << "\n";
@@ -322,8 +326,9 @@ int run_detect(const DetectArgs& args) {
       if (args.jsonl != "-") print_detections(images[i], outcome.detections, outcome.ms);
       json.push_back(to_json(static_cast<int>(i) + 1, images[i], outcome.detections));
     }
-    if (progress && i + 1 < images.size()) {
-      std::cerr << "[" << i + 1 << "/" << images.size() << "] " << images[i] << std::flush;
+    if (images.size() > 1 && i + 1 < images.size()) {
+      progress.restore();
+      progress.update(static_cast<std::int64_t>(i) + 1);
     }
   };
   // Annotated copies are drawn on the original image, after detection.
@@ -398,11 +403,20 @@ int run_detect(const DetectArgs& args) {
     write_file_atomic(args.json, text.data(), text.size());
   }
   if (!args.jsonl.empty() && args.jsonl != "-") write_file_atomic(args.jsonl, jsonl_text.data(), jsonl_text.size());
+  progress.clear();
   const std::size_t succeeded = images.size() - static_cast<std::size_t>(failures);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
-  std::fprintf(stderr, "dusk: %zu images, %zu detections, %d failed, %.1f ms per image, %.1f images/s\n", images.size(),
-               total_detections, failures, succeeded > 0 ? total_ms / static_cast<double>(succeeded) : 0.0,
-               static_cast<double>(images.size()) / std::max(seconds, 1e-9));
+  std::string summary = cat("dusk: ", count_of(static_cast<std::int64_t>(images.size()), "image", "images"));
+  if (succeeded == 0) {
+    summary += images.size() == 1 ? ", which failed" : ", all failed";
+  } else {
+    char rates[96];
+    std::snprintf(rates, sizeof rates, "%.1f ms per image, %.1f images/s", total_ms / static_cast<double>(succeeded),
+                  static_cast<double>(images.size()) / std::max(seconds, 1e-9));
+    summary += cat(", ", count_of(static_cast<std::int64_t>(total_detections), "detection", "detections"), ", ", failures,
+                   " failed, ", rates);
+  }
+  std::cerr << summary << "\n";
   return failures > 0 ? 1 : 0;
 }
 

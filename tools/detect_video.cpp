@@ -13,6 +13,7 @@
 #include "detect_args.hpp"
 #include "dusk/video.hpp"
 #include "interrupt.hpp"
+#include "progress.hpp"
 #include "track_output.hpp"
 #include "util/files.hpp"
 #include "util/text.hpp"
@@ -112,33 +113,6 @@ class LineFile {
   std::FILE* file_ = nullptr;
 };
 
-class Progress {
- public:
-  Progress(std::int64_t total) : total_(total), shown_(::isatty(STDERR_FILENO) != 0) {}
-  void update(std::int64_t done) {
-    if (!shown_) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_ < std::chrono::milliseconds(250)) return;
-    last_ = now;
-    const double seconds = std::chrono::duration<double>(now - start_).count();
-    const double fps = static_cast<double>(done) / std::max(seconds, 1e-9);
-    std::string line = cat("\r\033[Kframe ", done);
-    if (total_ > 0) line += cat("/", total_);
-    line += cat("  ", std::lround(fps), " fps");
-    if (total_ > done && fps > 0) line += cat("  ETA ", std::lround(static_cast<double>(total_ - done) / fps), " s");
-    std::cerr << line << std::flush;
-  }
-  void clear() {
-    if (shown_) std::cerr << "\r\033[K" << std::flush;
-  }
-
- private:
-  std::int64_t total_;
-  bool shown_;
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::time_point last_{};
-};
-
 // Frames a file run will process, for the progress line; -1 when unknown.
 std::int64_t expected_frames(const FrameSource& source, const VideoOptions& options) {
   std::int64_t count = source.frame_count();
@@ -173,7 +147,7 @@ int run_detect_video(const DetectArgs& args, const Detector& detector, int class
   if (!args.jsonl.empty() && args.jsonl != "-") jsonl_file = std::make_unique<LineFile>(args.jsonl);
   std::unique_ptr<VideoFileWriter> video;
   nlohmann::ordered_json json = nlohmann::ordered_json::array();
-  Progress progress(expected_frames(*source, options));
+  Progress progress("frames", expected_frames(*source, options));
   std::int64_t done = 0;
 
   const auto on_result = [&](FrameResult& result) {
@@ -217,6 +191,7 @@ int run_detect_video(const DetectArgs& args, const Detector& detector, int class
       }
       video->write(result.frame.bgr);
     }
+    progress.restore();
     progress.update(++done);
   };
   const VideoSummary summary = run_video(*source, detector, options, on_result, &catch_interrupts());

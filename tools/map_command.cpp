@@ -2,7 +2,6 @@
 // `detector map` prints it, optionally with COCO-style AP, a JSON report and
 // a precision-recall plot.
 #include <CLI/CLI.hpp>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -14,6 +13,7 @@
 #include "dusk/eval.hpp"
 #include "eval/map_run.hpp"
 #include "map_plot.hpp"
+#include "progress.hpp"
 #include "util/files.hpp"
 #include "util/text.hpp"
 
@@ -23,9 +23,12 @@ namespace {
 
 
 struct MapArgs {
+  std::vector<std::string> files;  // [DATA] CFG WEIGHTS
   std::string data;
   std::string cfg;
   std::string weights;
+  std::string names;
+  std::size_t plot_top = 0;
   int points = 0;
   float iou_threshold = 0.5f;
   float threshold = 0.25f;
@@ -121,11 +124,23 @@ std::string listed(const std::vector<std::string>& items) {
   return text;
 }
 
-int run_map_command(const MapArgs& args) {
+int run_map_command(MapArgs args) {
+  if (args.files.size() == 3) {
+    args.data = args.files[0];
+    args.cfg = args.files[1];
+    args.weights = args.files[2];
+  } else {
+    args.cfg = args.files[0];
+    args.weights = args.files[1];
+    if (args.list.empty() || args.names.empty()) {
+      throw UsageError("without a .data file, give the images with --list LIST_OR_DIR and the class names with "
+                       "--names FILE (dusk map --list coco128/images/val2017 --names coco.names CFG WEIGHTS)");
+    }
+  }
   if (args.letterbox && args.no_letterbox) throw UsageError("--letterbox and --no-letterbox contradict each other");
   if (args.points != 0 && args.points < 2) throw UsageError(cat("--points ", args.points, ": use 0, or 2 and more (11, 101)"));
   for (const std::string& output : {args.json, args.plot}) {
-    if (!output.empty()) refuse_to_overwrite(output, {args.data, args.cfg, args.weights});
+    if (!output.empty()) refuse_to_overwrite(output, {args.data, args.cfg, args.weights, args.names});
   }
   const Size size = parse_size(args.size);
   NetworkOptions network_options{size.width, size.height, args.threads, backend_option(args.backend)};
@@ -138,17 +153,13 @@ int run_map_command(const MapArgs& args) {
   options.coco = args.coco;
   options.max_image_pixels = args.max_image_pixels;
 
-  const bool terminal = ::isatty(STDERR_FILENO) != 0;
-  const auto start = std::chrono::steady_clock::now();
-  const auto progress = [&](std::size_t done, std::size_t total) {
-    if (!terminal) return;
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
-    const double eta = rate > 0 ? static_cast<double>(total - done) / rate : 0;
-    std::fprintf(stderr, "\r[%zu/%zu] %.1f images/s, ETA %.0f s\033[K", done, total, rate, eta);
-    if (done == total) std::fprintf(stderr, "\r\033[K");
+  Progress progress("images", -1);
+  const auto on_progress = [&](std::size_t done, std::size_t total) {
+    progress.set_total(static_cast<std::int64_t>(total));
+    progress.update(static_cast<std::int64_t>(done));
+    if (done == total) progress.clear();
   };
-  const MapRun run = run_map(std::move(network), args.data, args.list, options, progress);
+  const MapRun run = run_map(std::move(network), LabeledSource{args.data, args.list, args.names}, options, on_progress);
   for (const std::string& note : run.set.notes) std::cerr << "dusk: note: " << note << "\n";
   for (const std::string& failure : run.failures) std::cerr << "dusk: error: " << failure << "\n";
   print_darknet_report(run.result, run.set.names);
@@ -159,7 +170,7 @@ int run_map_command(const MapArgs& args) {
     const std::string text = to_json(run.result, run.coco, run.set.names, run.evaluated).dump(1) + "\n";
     write_file_atomic(args.json, text.data(), text.size());
   }
-  if (!args.plot.empty()) save_pr_plot(run.result, run.set.names, args.plot);
+  if (!args.plot.empty()) save_pr_plot(run.result, run.set.names, args.plot, args.plot_top);
   if (!run.set.unlabeled.empty()) {
     std::cerr << "dusk: note: " << run.set.unlabeled.size()
               << " images have no label file and count as images without objects: " << listed(run.set.unlabeled)
@@ -176,9 +187,11 @@ int run_map_command(const MapArgs& args) {
 void add_map_command(CLI::App& app, std::function<int()>& action) {
   auto args = std::make_shared<MapArgs>();
   CLI::App* command = app.add_subcommand("map", "Measure accuracy on labeled images, as Darknet's detector map does");
-  command->add_option("data", args->data, "Darknet .data file (classes=, valid=, names=)")->required();
-  command->add_option("cfg", args->cfg, "Darknet .cfg file")->required();
-  command->add_option("weights", args->weights, "Darknet .weights file")->required();
+  command->add_option("files", args->files,
+                      "[DATA] CFG WEIGHTS: a Darknet .data file (classes=, valid=, names=), or none with --list and "
+                      "--names; then the .cfg and .weights")
+      ->expected(2, 3)
+      ->required();
   command->add_option("--points", args->points, "recall points: 0 (area under the curve), 11 (VOC2007), 101 (COCO)")
       ->capture_default_str();
   command->add_option("--iou-thresh", args->iou_threshold, "IoU above which a detection matches a truth")
@@ -194,6 +207,10 @@ void add_map_command(CLI::App& app, std::function<int()>& action) {
   command->add_option("--json", args->json, "write every figure, per-class curves included, to this JSON file");
   command->add_option("--plot", args->plot, "draw the precision-recall curves into this PNG file");
   command->add_option("--list", args->list, "image list file or directory, instead of the .data file's valid=");
+  command->add_option("--names", args->names, "class names file, instead of the .data file's names=");
+  command->add_option("--plot-top", args->plot_top,
+                      "--plot: draw only the K classes with the most truths (0: every class)")
+      ->capture_default_str();
   command->add_flag("--coco", args->coco, "also print COCO-style AP@[.50:.95], AP@.50, AP@.75 and by object size");
   command->add_option("--size", args->size, "network input size WxH instead of the cfg's");
   command->add_option("--backend", args->backend, "auto, fast (oneDNN) or ref (reference kernels)")->capture_default_str();

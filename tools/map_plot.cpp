@@ -72,7 +72,8 @@ Image to_image(const cv::Mat& bgr8) {
 
 }  // namespace
 
-void save_pr_plot(const MapResult& result, const std::vector<std::string>& names, const std::string& path) {
+void save_pr_plot(const MapResult& result, const std::vector<std::string>& names, const std::string& path,
+                  std::size_t top) {
   cv::Mat canvas(kHeight, kWidth, CV_8UC3, cv::Scalar(255, 255, 255));
   for (int i = 0; i <= 10; ++i) {
     const double v = i / 10.0;
@@ -92,10 +93,18 @@ void save_pr_plot(const MapResult& result, const std::vector<std::string>& names
   const int classes = static_cast<int>(result.classes.size());
   std::vector<int> with_truths;
   for (int c = 0; c < classes; ++c) {
-    const ClassAccuracy& accuracy = result.classes[static_cast<std::size_t>(c)];
-    if (accuracy.truths == 0) continue;
-    with_truths.push_back(c);
-    cv::polylines(canvas, envelope_steps(accuracy.curve), false, bgr(class_color(c, classes)), 1, cv::LINE_AA);
+    if (result.classes[static_cast<std::size_t>(c)].truths > 0) with_truths.push_back(c);
+  }
+  std::vector<int> drawn = with_truths;
+  if (top > 0 && drawn.size() > top) {
+    std::stable_sort(drawn.begin(), drawn.end(), [&](int a, int b) {
+      return result.classes[static_cast<std::size_t>(a)].truths > result.classes[static_cast<std::size_t>(b)].truths;
+    });
+    drawn.resize(top);
+  }
+  for (const int c : drawn) {
+    cv::polylines(canvas, envelope_steps(result.classes[static_cast<std::size_t>(c)].curve), false,
+                  bgr(class_color(c, classes)), 1, cv::LINE_AA);
   }
   // The mean over classes with truths of the interpolated precision.
   std::vector<cv::Point> mean;
@@ -107,7 +116,7 @@ void save_pr_plot(const MapResult& result, const std::vector<std::string>& names
   }
   if (!mean.empty()) cv::polylines(canvas, mean, false, cv::Scalar(0, 0, 0), 3, cv::LINE_AA);
 
-  std::stable_sort(with_truths.begin(), with_truths.end(), [&](int a, int b) {
+  std::stable_sort(drawn.begin(), drawn.end(), [&](int a, int b) {
     return result.classes[static_cast<std::size_t>(a)].ap > result.classes[static_cast<std::size_t>(b)].ap;
   });
   int legend_y = kTop;
@@ -115,13 +124,13 @@ void save_pr_plot(const MapResult& result, const std::vector<std::string>& names
   put(canvas, "mean over classes", {kLegendX + 32, legend_y}, 0.45);
   constexpr int kLine = 14;
   const std::size_t fits = static_cast<std::size_t>((kHeight - kTop - 2 * kLine) / kLine);
-  for (std::size_t i = 0; i < with_truths.size(); ++i) {
+  for (std::size_t i = 0; i < drawn.size(); ++i) {
     legend_y += kLine;
-    if (i + 1 == fits && with_truths.size() > fits) {
-      put(canvas, cat("... ", with_truths.size() - i, " more classes"), {kLegendX + 32, legend_y}, 0.45);
+    if (i + 1 == fits && drawn.size() > fits) {
+      put(canvas, cat("... ", drawn.size() - i, " more classes"), {kLegendX + 32, legend_y}, 0.45);
       break;
     }
-    const int c = with_truths[i];
+    const int c = drawn[i];
     const std::string& name = static_cast<std::size_t>(c) < names.size() ? names[static_cast<std::size_t>(c)] : cat(c);
     cv::line(canvas, {kLegendX, legend_y - 4}, {kLegendX + 24, legend_y - 4}, bgr(class_color(c, classes)), 2);
     put(canvas, cat(name, "  ", std::round(result.classes[static_cast<std::size_t>(c)].ap * 1000) / 10, "%"),

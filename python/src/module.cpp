@@ -304,7 +304,7 @@ py::dict run_map(const std::string& data, const std::string& cfg, const std::str
   options.map = dusk::MapOptions{iou_thresh, points, thresh};
   if (!letterbox.is_none()) options.letterbox = letterbox.cast<bool>();
   options.coco = coco;
-  const dusk::MapRun run = without_gil(Stage::General, [&] { return dusk::run_map(std::move(network), data, list, options); });
+  const dusk::MapRun run = without_gil(Stage::General, [&] { return dusk::run_map(std::move(network), dusk::LabeledSource{data, list, ""}, options); });
   py::list classes;
   for (std::size_t i = 0; i < run.result.classes.size(); ++i) {
     const dusk::ClassAccuracy& c = run.result.classes[i];

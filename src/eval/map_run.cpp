@@ -7,6 +7,7 @@
 
 #include "dusk/error.hpp"
 #include "eval/dataset.hpp"
+#include "util/files.hpp"
 #include "util/text.hpp"
 
 namespace dusk {
@@ -36,32 +37,49 @@ std::string locate(const std::string& path, const std::vector<std::string>& base
 
 }  // namespace
 
-LabeledSet read_labeled_set(const std::string& data_path, const std::string& list_override, const std::string& model,
-                            int classes) {
-  const DataFile data = read_data_file(data_path);
-  const std::string base = parent_dir(data_path);
+LabeledSet read_labeled_set(const LabeledSource& source, const std::string& model, int classes) {
+  if (source.data.empty() && (source.list.empty() || source.names.empty())) {
+    throw Error("give the labeled images as a .data file, or as an image list or directory (LabeledSource::list) "
+                "with a names file (LabeledSource::names)");
+  }
+  const DataFile data = source.data.empty() ? DataFile{} : read_data_file(source.data);
+  const std::string base = source.data.empty() ? std::string() : parent_dir(source.data);
   if (data.classes && *data.classes != classes) {
-    throw Error(cat(data_path, " says classes=", *data.classes, " but ", model, " detects ", classes,
+    throw Error(cat(source.data, " says classes=", *data.classes, " but ", model, " detects ", classes,
                     " classes; fix one of them"));
   }
-  if (data.names.empty()) throw Error(cat(data_path, " has no names= line; add names=FILE (one class name per line)"));
   LabeledSet set;
-  const std::string names_path = locate(data.names, {base}, "paths in " + data_path, set);
+  std::string names_path = source.names;
+  if (names_path.empty()) {
+    if (data.names.empty()) {
+      throw Error(cat(source.data, " has no names= line; add names=FILE (one class name per line) or give the names "
+                                   "file (LabeledSource::names)"));
+    }
+    names_path = locate(data.names, {base}, "paths in " + source.data, set);
+  }
   set.names = load_labels(names_path);
   if (static_cast<int>(set.names.size()) != classes) {
     throw Error(cat(names_path, " has ", set.names.size(), " names but ", model, " detects ", classes,
                     " classes; give the names file that belongs to this model"));
   }
-  std::string list_path = list_override;
+  std::string list_path = source.list;
   if (list_path.empty()) {
     if (data.valid.empty()) {
-      throw Error(cat(data_path, " has no valid= (or train=) line; add valid=LIST, or give the images as a list"));
+      throw Error(cat(source.data, " has no valid= (or train=) line; add valid=LIST, or give the image list or "
+                                   "directory (LabeledSource::list)"));
     }
-    list_path = locate(data.valid, {base}, "paths in " + data_path, set);
+    list_path = locate(data.valid, {base}, "paths in " + source.data, set);
   }
   const std::vector<std::string> paths = read_image_list(list_path);
-  if (paths.empty()) throw Error(cat("the image list ", list_path, " holds no images; nothing to evaluate"));
-  std::vector<std::string> bases = {base};
+  if (paths.empty()) {
+    std::error_code is_dir;
+    if (fs::is_directory(list_path, is_dir)) {
+      throw Error(cat("the directory ", list_path, " holds no image files", images_one_level_down(list_path)));
+    }
+    throw Error(cat("the image list ", list_path, " holds no images; nothing to evaluate"));
+  }
+  std::vector<std::string> bases;
+  if (!base.empty()) bases.push_back(base);
   std::error_code error;
   if (!fs::is_directory(list_path, error) && parent_dir(list_path) != base) bases.push_back(parent_dir(list_path));
   for (const std::string& listed : paths) {
@@ -80,15 +98,15 @@ LabeledSet read_labeled_set(const std::string& data_path, const std::string& lis
   return set;
 }
 
-MapRun run_map(Network network, const std::string& data_path, const std::string& list_override,
-               const MapRunOptions& options, const std::function<void(std::size_t, std::size_t)>& progress) {
+MapRun run_map(Network network, const LabeledSource& source, const MapRunOptions& options,
+               const std::function<void(std::size_t, std::size_t)>& progress) {
   const std::vector<int> heads = network.graph().head_layers();
   if (heads.empty()) {
     throw Error(cat(network.graph().source, " has no [yolo], [Gaussian_yolo] or [region] layer, so it cannot be evaluated"));
   }
   const int classes = head_classes(network.graph().layers[static_cast<std::size_t>(heads.back())]);
   MapRun run;
-  run.set = read_labeled_set(data_path, list_override, network.graph().source, classes);
+  run.set = read_labeled_set(source, network.graph().source, classes);
 
   DetectorOptions detector_options;
   detector_options.threshold = kMapCandidateThreshold;

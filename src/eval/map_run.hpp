@@ -21,11 +21,19 @@ struct LabeledSet {
   std::vector<std::string> notes;     // e.g. paths read relative to the .data file
 };
 
-// Reads the .data file, its names and image list (or `list_override`, a list
-// file or a directory) and every label. Errors (missing valid=/names=, counts
-// that do not fit `classes`, bad label lines) name the file and what to do.
-LabeledSet read_labeled_set(const std::string& data_path, const std::string& list_override, const std::string& model,
-                            int classes);
+// Where the labeled images are: a .data file (classes=, valid=, names=),
+// or the image list and names given directly; `list` and `names`, when
+// given, take the place of the .data file's valid= and names=.
+struct LabeledSource {
+  std::string data;   // may be empty when list and names are given
+  std::string list;   // an image list file, or a directory of images
+  std::string names;  // a .names file
+};
+
+// Reads the names, the image list and every label. Errors (missing
+// valid=/names=, counts that do not fit `classes`, bad label lines) name the
+// file and what to do.
+LabeledSet read_labeled_set(const LabeledSource& source, const std::string& model, int classes);
 
 struct MapRunOptions {
   MapOptions map;
@@ -48,7 +56,7 @@ struct MapRun {
 inline constexpr float kMapCandidateThreshold = 0.005f;
 inline constexpr float kMapNms = 0.45f;
 
-MapRun run_map(Network network, const std::string& data_path, const std::string& list_override,
-               const MapRunOptions& options, const std::function<void(std::size_t, std::size_t)>& progress = {});
+MapRun run_map(Network network, const LabeledSource& source, const MapRunOptions& options,
+               const std::function<void(std::size_t, std::size_t)>& progress = {});
 
 }  // namespace dusk

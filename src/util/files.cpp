@@ -85,4 +85,25 @@ bool has_image_extension(const std::string& path) {
   return false;
 }
 
+std::string images_one_level_down(const std::string& directory) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  std::string best;
+  std::size_t best_count = 0;
+  for (fs::directory_iterator dir(directory, error), end; !error && dir != end; dir.increment(error)) {
+    if (!dir->is_directory(error)) continue;
+    std::size_t count = 0;
+    std::error_code inner;
+    for (fs::directory_iterator it(dir->path(), inner), stop; !inner && it != stop; it.increment(inner)) {
+      if (has_image_extension(it->path().string())) ++count;
+    }
+    if (count > best_count) {
+      best_count = count;
+      best = dir->path().string();
+    }
+  }
+  if (best_count == 0) return "";
+  return cat("; its subdirectory ", best, " holds ", best_count, best_count == 1 ? " image" : " images", ": give that");
+}
+
 }  // namespace dusk

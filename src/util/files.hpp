@@ -15,6 +15,11 @@ std::size_t file_size_or_throw(const std::string& path, const char* what);
 // by extension, any case: what a directory of images expands to.
 bool has_image_extension(const std::string& path);
 
+// For a directory that holds no image files: "; its subdirectory D holds N
+// images: give that" when one level down does (coco128/images holding
+// val2017/), else "".
+std::string images_one_level_down(const std::string& directory);
+
 // Writes to a temporary file beside `path`, then renames it over `path`.
 void write_file_atomic(const std::string& path, const void* data, std::size_t size);
 
