@@ -347,3 +347,43 @@ TEST_CASE("dusk map --json, --coco and --plot write their files whole") {
   REQUIRE(png.size() > 8);
   CHECK(std::string(png.begin() + 1, png.begin() + 4) == "PNG");
 }
+
+TEST_CASE("dusk map without ceremony: --list and --names instead of a .data file, the same numbers") {
+  const Coco128 coco;
+  const std::string model = kModel + ".cfg " + kModel + ".weights";
+  const auto with_data = run_map(coco.data + " " + model);
+  REQUIRE_MESSAGE(with_data.exit_code == 0, with_data.err);
+  const auto plain = run_map("--list " + kImages + " --names " + kShared + "/models/coco.names " + model);
+  REQUIRE_MESSAGE(plain.exit_code == 0, plain.err);
+  const Report a = parse_report(with_data.out), b = parse_report(plain.out);
+  CHECK(a.map == b.map);
+  CHECK(a.detections == b.detections);
+  CHECK(a.ap == b.ap);
+
+  // The plot of the 5 classes with the most truths.
+  const std::string plot = coco.dir.file("top.png");
+  CHECK(run_map("--list " + kImages + " --names " + kShared + "/models/coco.names " + model + " --plot " + plot +
+                " --plot-top 5")
+            .exit_code == 0);
+  CHECK(fs::file_size(plot) > 1000);
+}
+
+TEST_CASE("dusk map's refusals name the flag that fixes them; images one directory down get a hint") {
+  const Coco128 coco;
+  const std::string model = kModel + ".cfg " + kModel + ".weights";
+  auto result = run_map(model);
+  CHECK(result.exit_code == 2);
+  CHECK(result.err.find("without a .data file, give the images with --list LIST_OR_DIR and the class names with --names") !=
+        std::string::npos);
+  const std::string no_valid = coco.dir.write("novalid.data", "classes=80\nnames=" + kShared + "/models/coco.names\n");
+  result = run_map(no_valid + " " + model);
+  CHECK(result.exit_code == 1);
+  CHECK(result.err.find("has no valid= (or train=) line; add valid=LIST, or give the image list or directory (--list "
+                        "LIST_OR_DIR)") != std::string::npos);
+  const std::string one_up = fs::path(kImages).parent_path().string();  // coco128/images, holding val2017/
+  result = run_map("--list " + one_up + " --names " + kShared + "/models/coco.names " + model);
+  CHECK(result.exit_code == 1);
+  CHECK(result.err.find("holds no image files; its subdirectory " + kImages + " holds 128 images: give that") !=
+        std::string::npos);
+  CHECK(std::count(result.err.begin(), result.err.end(), '\n') == 1);
+}
