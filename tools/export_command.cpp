@@ -69,7 +69,9 @@ void add_export_command(CLI::App& app, std::function<int()>& action) {
   command->add_option("--names", args->names, "class names, one per line, stored in the model's metadata");
   command->add_flag("--decode", args->decode, "add outputs boxes (x1,y1,x2,y2 in input pixels), class_scores, scores, class_ids");
   command->add_flag("--fp16", args->fp16, "weights and computation in float16 (input, heads and decode stay float32)");
-  command->add_flag("--nms", args->nms, "with --decode: ONNX NonMaxSuppression per class, output 'selected' (batch, class, box)");
+  command->add_flag("--nms", args->nms,
+                    "implies --decode: ONNX NonMaxSuppression per class, output 'selected' (batch, class, box); ONNX "
+                    "Runtime runs it, OpenCV 4.6 cannot import it");
   command->add_option("--nms-iou", args->nms_iou, "--nms: overlap above which the weaker box goes")
       ->check(CLI::Range(0.f, 1.f))->capture_default_str();
   command->add_option("--thresh", args->thresh, "--nms: probability a box needs")->check(CLI::Range(0.f, 1.f))->capture_default_str();
