@@ -150,6 +150,10 @@ class Detector:
         _dusk.fill_structured(found, rows)
         return rows
 
+    def annotate(self, image: np.ndarray, detections: Sequence[Detection], rgb: bool = False) -> np.ndarray:
+        """A copy of an HxWx3 uint8 image with this model's boxes drawn in Darknet's class colours."""
+        return annotate(image, detections, classes=self.classes, rgb=rgb)
+
     def track(self, source: Union[str, os.PathLike, Iterable[np.ndarray]], high: float = 0.5, low: float = 0.1,
               match: float = 0.8, buffer: int = 30, fps: Optional[float] = None,
               rgb: bool = False) -> Iterator["TrackFrame"]:
@@ -297,11 +301,15 @@ def map(data: Union[str, os.PathLike], cfg: Union[str, os.PathLike], weights: Un
                      width, height)
 
 
-def annotate(image: np.ndarray, detections: Sequence[Detection], classes: int = 80, rgb: bool = False) -> np.ndarray:
-    """A copy of an HxWx3 uint8 image with Darknet-style boxes and labels drawn (same channel order)."""
+def annotate(image: np.ndarray, detections: Sequence[Detection], classes: Optional[int] = None,
+             rgb: bool = False) -> np.ndarray:
+    """A copy of an HxWx3 uint8 image with Darknet-style boxes and labels drawn (same channel order).
+
+    classes: the model's class count, which sets Darknet's colour of each class;
+    None: 80 (COCO's). Detector.annotate passes its own."""
     if not isinstance(image, np.ndarray):
         raise ImageError(f"annotate takes an HxWx3 uint8 array, not a {type(image).__name__}")
-    return _dusk.annotate(image, list(detections), int(classes), bool(rgb))
+    return _dusk.annotate(image, list(detections), 80 if classes is None else int(classes), bool(rgb))
 
 
 def _six_decimals(value: float) -> float:
@@ -316,3 +324,8 @@ def _six_decimals(value: float) -> float:
 def _openmp_runtime() -> str:
     """The OpenMP runtime file serving dusk's threads (libomp.so.5 expected)."""
     return _dusk.openmp_runtime()
+
+
+def __dir__() -> List[str]:
+    """The public API only (not the modules this one imports)."""
+    return sorted(__all__)

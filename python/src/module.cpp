@@ -97,7 +97,7 @@ dusk::Image image_from_array(const py::array& array, bool rgb) {
 py::dict detection_dict(const dusk::Detection& d) {
   py::dict out;
   out["class_id"] = d.class_id;
-  out["label"] = d.label;
+  out["name"] = d.label;  // Darknet's -out JSON key
   out["confidence"] = d.confidence;
   out["box"] = py::make_tuple(d.box.left, d.box.top, d.box.width, d.box.height);
   out["relative"] = py::make_tuple(d.relative.x, d.relative.y, d.relative.w, d.relative.h);

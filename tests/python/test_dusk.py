@@ -84,7 +84,7 @@ def test_arrays_bgr_rgb_strided_and_batches_equal_paths(detector, tmp_path):
 def test_detection_objects_and_structured_arrays(detector):
     found = detector.detect(SAMPLES[0])
     dog = [d for d in found if d.label == "dog"][0]
-    assert dog.to_dict()["label"] == "dog" and dog.to_dict()["box"] == dog.box
+    assert dog.to_dict()["name"] == "dog" and dog.to_dict()["box"] == dog.box  # Darknet's -out key
     assert len(dog.box) == 4 and len(dog.relative) == 4
     rows = detector.detect_array(SAMPLES[0])
     assert rows.dtype == dusk.DETECTION_DTYPE and len(rows) == len(found)
@@ -236,3 +236,13 @@ def test_help_is_useful():
     assert "names" in dusk.Detector.__doc__ and "rgb=True" in dusk.Detector.detect.__doc__
     assert "GIL" in dusk.__doc__
     assert (Path(dusk.__file__).parent / "_dusk.pyi").exists() and (Path(dusk.__file__).parent / "py.typed").exists()
+
+
+def test_public_face():
+    """dir(dusk) is the API; Detector.annotate needs no class count."""
+    assert "np" not in dir(dusk) and "os" not in dir(dusk) and "Detector" in dir(dusk)
+    detector = dusk.Detector(CFG, WEIGHTS, names=NAMES)
+    image = cv2.imread(SAMPLES[0])
+    found = detector.detect(image)
+    assert np.array_equal(detector.annotate(image, found), dusk.annotate(image, found, classes=80))
+    assert not np.array_equal(detector.annotate(image, found), image)
