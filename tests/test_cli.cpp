@@ -221,6 +221,30 @@ TEST_CASE("usage errors are one dusk: error line with a suggestion; --version") 
     CHECK(result.err.rfind(c.line, 0) == 0);
     CHECK(std::count(result.err.begin(), result.err.end(), '\n') == 1);
   }
+  // Mistakes in the files given: a misspelt cfg key, swapped files, a names file as weights.
+  test::TempDir dir;
+  std::string cfg_text;
+  {
+    const std::vector<char> bytes = test::read_bytes(kCfg);
+    cfg_text.assign(bytes.begin(), bytes.end());
+  }
+  const std::size_t at = cfg_text.find("activation=");
+  REQUIRE(at != std::string::npos);
+  const std::string typo = dir.write("typo.cfg", cfg_text.substr(0, at) + "activaton=" + cfg_text.substr(at + 11));
+  const std::string names = test::shared("models/coco.names");
+  const std::vector<Case> files = {
+      {"detect " + typo + " " + kWeights + " c.jpg", "unknown key 'activaton'; did you mean activation=?"},
+      {"detect " + kWeights + " " + kCfg + " c.jpg", "is a Darknet .weights file (version 0.2.5), not a cfg; did you swap them?"},
+      {"inspect " + kCfg + " " + names, "is a text file (it starts with 'person'), not Darknet weights; give the .weights file"},
+  };
+  for (const Case& c : files) {
+    CAPTURE(c.args);
+    const auto result = dusk_run(c.args);
+    CHECK(result.exit_code == 1);
+    CHECK(result.err.find(c.line) != std::string::npos);
+    CHECK(result.err.rfind("dusk: error: ", 0) == 0);
+    CHECK(std::count(result.err.begin(), result.err.end(), '\n') == 1);
+  }
   const auto version = dusk_run("--version");
   CHECK(version.exit_code == 0);
   CHECK(version.out.rfind("dusk 0.", 0) == 0);
