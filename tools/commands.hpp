@@ -20,5 +20,6 @@ void add_bench_command(CLI::App& app, std::function<int()>& action);
 void add_map_command(CLI::App& app, std::function<int()>& action);
 void add_export_command(CLI::App& app, std::function<int()>& action);
 void add_calibrate_command(CLI::App& app, std::function<int()>& action);
+void add_serve_command(CLI::App& app, std::function<int()>& action);
 
 }  // namespace dusk::cli

@@ -11,4 +11,11 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& message) : std::runtime_error(message) {}
 };
 
+// A limit the caller set was exceeded (an image's pixel count): the input
+// may be genuine, and a larger limit would take it.
+class LimitError : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace dusk

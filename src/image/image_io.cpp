@@ -30,7 +30,7 @@ Image decode_image(const std::vector<unsigned char>& bytes, const std::string& s
     throw Error(cat(source, ": image header claims ", width, "x", height, " pixels; the file is corrupt"));
   }
   if (std::int64_t{width} * height > max_pixels) {
-    throw Error(cat(source, ": image is ", width, "x", height, " = ", std::int64_t{width} * height,
+    throw LimitError(cat(source, ": image is ", width, "x", height, " = ", std::int64_t{width} * height,
                     " pixels, more than the limit of ", max_pixels,
                     "; raise the limit (DetectorOptions::max_image_pixels) if the image is genuine"));
   }
