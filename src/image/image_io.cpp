@@ -1,6 +1,7 @@
 // Decoding image files into Darknet's RGB float CHW layout with stb_image.
 #include <stb/stb_image.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "dusk/error.hpp"
@@ -22,6 +23,22 @@ Image decode_image(const std::vector<unsigned char>& bytes, const std::string& s
   int width = 0;
   int height = 0;
   int channels = 0;
+  // A PNG's size is in its first chunk; stb refuses one of over 2^30 bytes
+  // as "unknown image type", which would hide that a limit was the reason.
+  static const unsigned char kPngSignature[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (bytes.size() >= 24 && std::equal(std::begin(kPngSignature), std::end(kPngSignature), bytes.begin()) &&
+      std::equal(bytes.begin() + 12, bytes.begin() + 16, "IHDR")) {
+    const auto be32 = [&](std::size_t at) {
+      return (std::int64_t{bytes[at]} << 24) | (std::int64_t{bytes[at + 1]} << 16) | (std::int64_t{bytes[at + 2]} << 8) |
+             std::int64_t{bytes[at + 3]};
+    };
+    const std::int64_t claimed_w = be32(16), claimed_h = be32(20);
+    if (claimed_w * claimed_h > max_pixels) {
+      throw LimitError(cat(source, ": image is ", claimed_w, "x", claimed_h, " = ", claimed_w * claimed_h,
+                           " pixels, more than the limit of ", max_pixels,
+                           "; raise the limit (DetectorOptions::max_image_pixels) if the image is genuine"));
+    }
+  }
   if (!stbi_info_from_memory(bytes.data(), length, &width, &height, &channels)) {
     throw Error(cat(source, ": not a readable image (", stbi_failure_reason(),
                     "); dusk reads JPEG, PNG, BMP, TGA, GIF and PNM"));
