@@ -300,3 +300,25 @@ def test_bad_options_refused_in_one_line():
         result = subprocess.run([DUSK, "serve", CFG, WEIGHTS, *args], capture_output=True, text=True, timeout=30)
         assert result.returncode == 2, result.stderr
         assert message in result.stderr and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_the_page_in_headless_chromium(tmp_path):
+    """The built-in page shows a stream live and draws the boxes of a dropped image."""
+    source = Path(os.environ.get("DUSK_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+    modules = source / ".deps" / "playwright" / "node_modules"
+    assert modules.is_dir(), "scripts/setup installs playwright-core into .deps/playwright"
+    server = Server("--stream", f"walk={VTEST}")
+    try:
+        shot = tmp_path / "page.png"
+        result = subprocess.run(["node", str(source / "tests" / "serve" / "page_test.js"), server.base, SAMPLES[0],
+                                 str(shot)], capture_output=True, text=True, timeout=120,
+                                env=dict(os.environ, NODE_PATH=str(modules)))
+        assert result.returncode == 0, result.stderr[-2000:]
+        seen = json.loads(result.stdout.strip().splitlines()[-1])
+        assert seen["stream"] == [768, 576]
+        assert seen["objects"] == len(json.loads(server.request("/v1/detect", Path(SAMPLES[0]).read_bytes())[2])["objects"])
+        assert seen["objects"] > 0 and seen["canvas"][:2] == [768, 576] and seen["canvas"][2] > 100
+        assert seen["errors"] == []
+        assert shot.stat().st_size > 10000
+    finally:
+        assert server.stop() == 0
