@@ -504,11 +504,13 @@ void add_detect_command(CLI::App& app, std::function<int()>& action) {
   command->add_option("--count-line", args->count_lines,
                       "video, with --track: NAME=x1,y1,x2,y2 counts tracks whose bottom centre crosses the segment, in "
                       "(left to right of x1,y1 -> x2,y2) and out, per class; pixels or percentages (50%)")
-      ->expected(1);
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   command->add_option("--zone", args->zones,
                       "video, with --track: NAME=x1,y1,x2,y2,x3,y3[,...] a polygon; reports the tracks inside each "
                       "frame and how long each stays; pixels or percentages (50%)")
-      ->expected(1);
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   command->callback([args, command, &action] {
     args->threshold_given = command->count("--thresh") > 0;
     args->tracking_option_given = command->count("--track-high") + command->count("--track-low") +

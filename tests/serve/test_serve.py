@@ -209,11 +209,13 @@ def parse_prometheus(text):
 
 
 def test_streams_mjpeg_events_snapshot_and_metrics():
-    server = Server("--stream", f"walk={VTEST}", "--track", "--count-line", "door=0,60%,100%,60%")
+    server = Server("--stream", f"walk={VTEST}", "--stream", f"again={VTEST}", "--track", "--count-line",
+                    "door=0,60%,100%,60%", "--count-line", "side=50%,0,50%,100%")
     try:
         time.sleep(1.5)
         streams = json.loads(server.request("/v1/streams")[2])
-        assert streams[0]["name"] == "walk" and streams[0]["state"] == "running"
+        assert [s["name"] for s in streams] == ["walk", "again"]
+        assert all(s["state"] == "running" and s["frames_processed"] > 0 for s in streams)
         # MJPEG: decodable JPEG parts of the source's size.
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
             s.sendall(b"GET /v1/streams/walk/mjpeg HTTP/1.1\r\nHost: x\r\n\r\n")

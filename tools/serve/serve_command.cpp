@@ -146,7 +146,8 @@ void add_serve_command(CLI::App& app, std::function<int()>& action) {
   command->add_option("--stream", args->streams,
                       "NAME=SOURCE: a video file, image sequence, camera or URL watched for the server's lifetime "
                       "(repeat for more)")
-      ->expected(1);
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   command->add_option("--token-file", args->token_file,
                       "require 'Authorization: Bearer TOKEN' (the file's content) on every path but /healthz");
   command->add_option("--thresh", d.threshold, "default threshold of POST /v1/detect")
@@ -179,8 +180,10 @@ void add_serve_command(CLI::App& app, std::function<int()>& action) {
   command->add_option("--track-low", d.track_low, "streams: see dusk detect")->capture_default_str()->check(CLI::Range(0.0f, 0.99f));
   command->add_option("--track-match", d.track_match, "streams: see dusk detect")->capture_default_str()->check(CLI::Range(0.01f, 1.0f));
   command->add_option("--track-buffer", d.track_buffer, "streams: see dusk detect")->capture_default_str()->check(CLI::Range(0, 100000));
-  command->add_option("--count-line", d.count_lines, "streams, with --track: NAME=x1,y1,x2,y2 (see dusk detect)")->expected(1);
-  command->add_option("--zone", d.zones, "streams, with --track: NAME=x1,y1,x2,y2,x3,y3[,...] (see dusk detect)")->expected(1);
+  command->add_option("--count-line", d.count_lines, "streams, with --track: NAME=x1,y1,x2,y2 (see dusk detect)")->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  command->add_option("--zone", d.zones, "streams, with --track: NAME=x1,y1,x2,y2,x3,y3[,...] (see dusk detect)")->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   command->callback([args, command, &action] {
     args->detect.threshold_given = command->count("--thresh") > 0;
     args->detect.tracking_option_given = command->count("--track-high") + command->count("--track-low") +
