@@ -324,3 +324,24 @@ def test_the_page_in_headless_chromium(tmp_path):
         assert shot.stat().st_size > 10000
     finally:
         assert server.stop() == 0
+
+
+def test_a_lost_source_reconnects_without_touching_the_others(tmp_path):
+    missing = tmp_path / "later.avi"  # does not exist yet: the stream keeps trying, with backoff
+    server = Server("--stream", f"good={VTEST}", "--stream", f"later={missing}")
+    try:
+        time.sleep(2.5)
+        streams = {s["name"]: s for s in json.loads(server.request("/v1/streams")[2])}
+        assert streams["later"]["state"] == "reconnecting" and streams["later"]["reconnects"] >= 1
+        assert "no such file" in streams["later"]["last_error"]
+        assert streams["good"]["state"] == "running" and streams["good"]["frames_processed"] > 5
+        os.symlink(VTEST, missing)  # the source comes back
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            later = next(s for s in json.loads(server.request("/v1/streams")[2]) if s["name"] == "later")
+            if later["state"] == "running" and later["frames_processed"] > 0:
+                break
+            time.sleep(0.5)
+        assert later["state"] == "running" and later["frames_processed"] > 0
+    finally:
+        assert server.stop() == 0
