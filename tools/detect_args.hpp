@@ -1,5 +1,6 @@
 #pragma once
 // What `dusk detect` was asked, shared by its image and video halves.
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -66,6 +67,12 @@ std::string& names_notice();
 
 // Prints one image's or frame's detections like Darknet's -ext_output.
 void print_detections(const std::string& what, const std::vector<Detection>& detections, double ms);
+
+// --track, --track-high/-low/-match/-buffer, --count-line and --zone, for
+// dusk detect ("video") and dusk serve ("streams").
+void add_tracking_flags(CLI::App& command, DetectArgs& args, const std::string& scope);
+// After parsing: which of --thresh and the tracking flags were given.
+void note_given_flags(const CLI::App& command, DetectArgs& args);
 
 // `dusk detect` on one video source; the detector is loaded.
 int run_detect_video(const DetectArgs& args, const Detector& detector, int classes);

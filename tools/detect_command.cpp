@@ -422,6 +422,45 @@ int run_detect(const DetectArgs& args) {
 
 }  // namespace
 
+void add_tracking_flags(CLI::App& command, DetectArgs& args, const std::string& scope) {
+  command.add_flag("--track", args.track,
+                   scope + ": follow objects across frames (ByteTrack) and report each with a track_id; detections "
+                           "down to --track-low feed the tracker");
+  command.add_option("--track-high", args.track_high,
+                     scope + ": detections above this are matched first; new tracks need this + 0.1")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0f, 0.99f));
+  command.add_option("--track-low", args.track_low, scope + ": weaker detections down to this rescue tracked objects")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0f, 0.99f));
+  command.add_option("--track-match", args.track_match, scope + ": largest 1 - IoU x score accepted in the first matching")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01f, 1.0f));
+  command.add_option("--track-buffer", args.track_buffer,
+                     scope + ": frames (at 30 frames/s; scaled to the source's rate) a lost track is kept")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100000));
+  command.add_option("--count-line", args.count_lines,
+                     scope + ", with --track: NAME=x1,y1,x2,y2 counts tracks whose bottom centre crosses the segment, "
+                             "in (left to right of x1,y1 -> x2,y2) and out, per class; pixels or percentages (50%)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);  // every occurrence, not only the last
+  command.add_option("--zone", args.zones,
+                     scope + ", with --track: NAME=x1,y1,x2,y2,x3,y3[,...] a polygon; reports the tracks inside each "
+                             "frame and how long each stays; pixels or percentages (50%)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+}
+
+void note_given_flags(const CLI::App& command, DetectArgs& args) {
+  args.threshold_given = command.count("--thresh") > 0;
+  std::size_t tracking = 0;
+  for (const char* flag : {"--track-high", "--track-low", "--track-match", "--track-buffer", "--count-line", "--zone"}) {
+    tracking += command.count(flag);
+  }
+  args.tracking_option_given = tracking > 0;
+}
+
 void add_detect_command(CLI::App& app, std::function<int()>& action) {
   auto args = std::make_shared<DetectArgs>();
   CLI::App* command = app.add_subcommand("detect", "Detect objects in images, as Darknet's detector test does");
@@ -484,39 +523,9 @@ void add_detect_command(CLI::App& app, std::function<int()>& action) {
   command->add_option("--max-memory", args->max_memory_mb, "refuse networks whose layer outputs need more MiB")
       ->capture_default_str()
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30));
-  command->add_flag("--track", args->track,
-                    "video: follow objects across frames (ByteTrack) and report each with a track_id; detections "
-                    "down to --track-low feed the tracker");
-  command->add_option("--track-high", args->track_high,
-                      "video: detections above this are matched first; new tracks need this + 0.1")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0f, 0.99f));
-  command->add_option("--track-low", args->track_low, "video: weaker detections down to this rescue tracked objects")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0f, 0.99f));
-  command->add_option("--track-match", args->track_match, "video: largest 1 - IoU x score accepted in the first matching")
-      ->capture_default_str()
-      ->check(CLI::Range(0.01f, 1.0f));
-  command->add_option("--track-buffer", args->track_buffer,
-                      "video: frames (at 30 frames/s; scaled to the source's rate) a lost track is kept")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 100000));
-  command->add_option("--count-line", args->count_lines,
-                      "video, with --track: NAME=x1,y1,x2,y2 counts tracks whose bottom centre crosses the segment, in "
-                      "(left to right of x1,y1 -> x2,y2) and out, per class; pixels or percentages (50%)")
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  command->add_option("--zone", args->zones,
-                      "video, with --track: NAME=x1,y1,x2,y2,x3,y3[,...] a polygon; reports the tracks inside each "
-                      "frame and how long each stays; pixels or percentages (50%)")
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  add_tracking_flags(*command, *args, "video");
   command->callback([args, command, &action] {
-    args->threshold_given = command->count("--thresh") > 0;
-    args->tracking_option_given = command->count("--track-high") + command->count("--track-low") +
-                                      command->count("--track-match") + command->count("--track-buffer") +
-                                      command->count("--count-line") + command->count("--zone") >
-                                  0;
+    note_given_flags(*command, *args);
     action = [args] { return run_detect(*args); };
   });
 }

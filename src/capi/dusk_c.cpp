@@ -50,17 +50,25 @@ dusk_status guarded(dusk_status stage, Body&& body) {
   }
 }
 
-// Options from a caller's struct, which may be older (smaller) than ours.
-dusk::DetectorOptions detector_options(const dusk_options* given) {
-  dusk_options o;
-  dusk_options_init(&o);
+// A caller's options struct over our defaults: the caller's may be older
+// (smaller) than ours, and the fields it lacks keep their defaults.
+template <class Options>
+Options versioned(const Options* given, Options defaults, const char* name, const char* init) {
   if (given != nullptr) {
     if (given->struct_size < sizeof(uint32_t) || given->struct_size > 4096) {
-      throw dusk::Error(dusk::cat("dusk_options.struct_size is ", given->struct_size,
-                                  "; set it with dusk_options_init before filling the options in"));
+      throw dusk::Error(dusk::cat(name, ".struct_size is ", given->struct_size, "; set it with ", init,
+                                  " before filling the options in"));
     }
-    std::memcpy(&o, given, std::min<std::size_t>(given->struct_size, sizeof(o)));
+    std::memcpy(&defaults, given, std::min<std::size_t>(given->struct_size, sizeof(defaults)));
   }
+  return defaults;
+}
+
+// Options from a caller's struct.
+dusk::DetectorOptions detector_options(const dusk_options* given) {
+  dusk_options defaults;
+  dusk_options_init(&defaults);
+  const dusk_options o = versioned(given, defaults, "dusk_options", "dusk_options_init");
   if (!(o.threshold >= 0 && o.threshold <= 1) || !(o.nms >= 0 && o.nms <= 1)) {
     throw dusk::Error(dusk::cat("dusk_options: threshold ", o.threshold, " and nms ", o.nms,
                                 " must each be between 0 and 1"));
@@ -256,15 +264,9 @@ dusk_status dusk_tracker_create(const dusk_tracker_options* given, dusk_tracker*
   if (tracker == nullptr) return fail(DUSK_ERROR_ARGUMENT, "the dusk_tracker** to fill in is NULL");
   *tracker = nullptr;
   return guarded(DUSK_ERROR_ARGUMENT, [&] {
-    dusk_tracker_options o;
-    dusk_tracker_options_init(&o);
-    if (given != nullptr) {
-      if (given->struct_size < sizeof(uint32_t) || given->struct_size > 4096) {
-        throw dusk::Error(dusk::cat("dusk_tracker_options.struct_size is ", given->struct_size,
-                                    "; set it with dusk_tracker_options_init before filling the options in"));
-      }
-      std::memcpy(&o, given, std::min<std::size_t>(given->struct_size, sizeof(o)));
-    }
+    dusk_tracker_options defaults;
+    dusk_tracker_options_init(&defaults);
+    const dusk_tracker_options o = versioned(given, defaults, "dusk_tracker_options", "dusk_tracker_options_init");
     *tracker = new dusk_tracker{dusk::Tracker(dusk::TrackerOptions{o.high, o.low, o.match, o.buffer, o.fps})};
   });
 }

@@ -175,21 +175,9 @@ void add_serve_command(CLI::App& app, std::function<int()>& action) {
   command->add_option("--log-format", args->log_format, "text or json: one line per request on stderr")
       ->capture_default_str();
   command->add_option("--cors-origin", args->cors_origin, "send Access-Control-Allow-Origin with this value (default: none)");
-  command->add_flag("--track", d.track, "streams: follow objects with ByteTrack (as dusk detect --track)");
-  command->add_option("--track-high", d.track_high, "streams: see dusk detect")->capture_default_str()->check(CLI::Range(0.0f, 0.99f));
-  command->add_option("--track-low", d.track_low, "streams: see dusk detect")->capture_default_str()->check(CLI::Range(0.0f, 0.99f));
-  command->add_option("--track-match", d.track_match, "streams: see dusk detect")->capture_default_str()->check(CLI::Range(0.01f, 1.0f));
-  command->add_option("--track-buffer", d.track_buffer, "streams: see dusk detect")->capture_default_str()->check(CLI::Range(0, 100000));
-  command->add_option("--count-line", d.count_lines, "streams, with --track: NAME=x1,y1,x2,y2 (see dusk detect)")->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  command->add_option("--zone", d.zones, "streams, with --track: NAME=x1,y1,x2,y2,x3,y3[,...] (see dusk detect)")->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  add_tracking_flags(*command, d, "streams");
   command->callback([args, command, &action] {
-    args->detect.threshold_given = command->count("--thresh") > 0;
-    args->detect.tracking_option_given = command->count("--track-high") + command->count("--track-low") +
-                                             command->count("--track-match") + command->count("--track-buffer") +
-                                             command->count("--count-line") + command->count("--zone") >
-                                         0;
+    note_given_flags(*command, args->detect);
     action = [args] { return run_serve(*args); };
   });
 }
