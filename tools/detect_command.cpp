@@ -250,9 +250,8 @@ int run_detect(const DetectArgs& args) {
                                  args.max_memory_mb << 20};
   apply_precision_flags(args.precision, network_options);
   const Network network = load_network(args.cfg, args.weights, network_options);
-  const std::vector<int> heads = network.graph().head_layers();
   // A graph without heads has no classes; the Detector below says why it cannot detect.
-  const int classes = heads.empty() ? 0 : head_classes(network.graph().layers[static_cast<std::size_t>(heads.back())]);
+  const int classes = network.graph().classes();
   if (args.names.empty() && classes > 0) {
     // Darknet users keep the names beside the model; use them when they fit.
     const FoundNames found = find_names(args.cfg, args.weights);

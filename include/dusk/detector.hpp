@@ -108,6 +108,7 @@ class Detector {
   std::vector<ScoredBox> scored_boxes(const Image& image) const;
 
   const Network& network() const { return network_; }
+  int classes() const { return network_.graph().classes(); }  // what class_id ranges over
   const DetectorOptions& options() const { return options_; }
 
  private:

@@ -203,6 +203,7 @@ struct Graph {
   bool letter_box = false;  // [net] letter_box: Darknet's map and demo letterbox the input
 
   std::vector<int> head_layers() const;  // yolo, Gaussian_yolo and region layers
+  int classes() const;  // the class count of the last detection head; 0 without one
   // Per layer: the last layer that reads its output (-1: none), and how many
   // input slots read it. What every runner needs to free buffers early.
   std::vector<int> last_readers() const;

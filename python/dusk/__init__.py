@@ -20,7 +20,7 @@ import numpy as np
 from . import _dusk
 
 __all__ = [
-    "Detector", "Detection", "Tracker", "TrackedObject", "TrackFrame", "linear_assignment", "Error", "CfgError", "WeightsError", "ImageError", "inspect", "forward", "map",
+    "Detector", "Detection", "Box", "RelativeBox", "Tracker", "TrackedObject", "TrackFrame", "linear_assignment", "Error", "CfgError", "WeightsError", "ImageError", "inspect", "forward", "map",
     "annotate", "load_labels", "DETECTION_DTYPE", "__version__",
 ]
 __version__ = "0.1.0"
@@ -45,6 +45,8 @@ class ImageError(Error):
 _dusk._set_error_classes(Error, CfgError, WeightsError, ImageError)
 
 Detection = _dusk.Detection
+Box = _dusk.Box
+RelativeBox = _dusk.RelativeBox
 Detection.__doc__ = """One detected object of one class.
 
     label, class_id, confidence (objectness x class probability),

@@ -1,7 +1,19 @@
 # Type stubs for the compiled part of dusk (use the dusk package's API).
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
+
+class Box(NamedTuple):
+    left: float
+    top: float
+    width: float
+    height: float
+
+class RelativeBox(NamedTuple):
+    center_x: float
+    center_y: float
+    width: float
+    height: float
 
 class Detection:
     def __init__(self, class_id: int, confidence: float, box: Tuple[float, float, float, float],
@@ -10,9 +22,9 @@ class Detection:
     label: str
     confidence: float
     @property
-    def box(self) -> Tuple[float, float, float, float]: ...
+    def box(self) -> Box: ...
     @property
-    def relative(self) -> Tuple[float, float, float, float]: ...
+    def relative(self) -> RelativeBox: ...
     def to_dict(self) -> Dict[str, Any]: ...
 
 class Detector:

@@ -136,8 +136,7 @@ class PyDetector {
       return dusk::Network::load(std::move(graph), weights, options.network);
     });
     detector_.emplace(without_gil(Stage::Cfg, [&] { return dusk::Detector(std::move(network), options); }));
-    const std::vector<int> heads = detector_->network().graph().head_layers();
-    classes_ = dusk::head_classes(detector_->network().graph().layers[static_cast<std::size_t>(heads.back())]);
+    classes_ = detector_->classes();
   }
 
   std::vector<dusk::Detection> detect_path(const std::string& path) const {
@@ -401,6 +400,12 @@ PYBIND11_MODULE(_dusk, m) {
   m.def("_set_error_classes", [](py::object error, py::object cfg, py::object weights, py::object image) {
     error_classes() = ErrorClasses{std::move(error), std::move(cfg), std::move(weights), std::move(image)};
   });
+  // Named tuples: attribute access (d.box.left) and unpacking both work.
+  const py::object namedtuple = py::module_::import("collections").attr("namedtuple");
+  const py::object box_type = namedtuple("Box", "left top width height");
+  const py::object relative_type = namedtuple("RelativeBox", "center_x center_y width height");
+  m.attr("Box") = box_type;
+  m.attr("RelativeBox") = relative_type;
   py::class_<dusk::Detection>(m, "Detection")
       .def(py::init([](int class_id, float confidence, std::tuple<float, float, float, float> box, std::string label) {
              dusk::Detection d;
@@ -415,12 +420,12 @@ PYBIND11_MODULE(_dusk, m) {
       .def_readonly("class_id", &dusk::Detection::class_id)
       .def_readonly("label", &dusk::Detection::label)
       .def_readonly("confidence", &dusk::Detection::confidence)
-      .def_property_readonly("box", [](const dusk::Detection& d) {
-        return py::make_tuple(d.box.left, d.box.top, d.box.width, d.box.height);
-      }, "(left, top, width, height) in pixels of the original image")
-      .def_property_readonly("relative", [](const dusk::Detection& d) {
-        return py::make_tuple(d.relative.x, d.relative.y, d.relative.w, d.relative.h);
-      }, "(center_x, center_y, width, height) relative to the image, as Darknet's -out JSON")
+      .def_property_readonly("box", [box_type](const dusk::Detection& d) {
+        return box_type(d.box.left, d.box.top, d.box.width, d.box.height);
+      }, "Box(left, top, width, height) in pixels of the original image")
+      .def_property_readonly("relative", [relative_type](const dusk::Detection& d) {
+        return relative_type(d.relative.x, d.relative.y, d.relative.w, d.relative.h);
+      }, "RelativeBox(center_x, center_y, width, height) relative to the image, as Darknet's -out JSON")
       .def("to_dict", &detection_dict)
       .def("__repr__", [](const dusk::Detection& d) {
         return "Detection(" + d.label + ", " + std::to_string(d.confidence).substr(0, 6) + ", box=(" +

@@ -98,11 +98,6 @@ dusk::DetectorOptions detector_options(const dusk_options* given) {
   return options;
 }
 
-int classes_of(const dusk::Network& network) {
-  const std::vector<int> heads = network.graph().head_layers();
-  return heads.empty() ? 0 : dusk::head_classes(network.graph().layers[static_cast<std::size_t>(heads.back())]);
-}
-
 // Creation in stages, each failure reported with its stage's status.
 template <class GraphOf, class NetworkOf>
 dusk_status create(const dusk_options* given, dusk_detector** out, GraphOf&& graph_of, NetworkOf&& network_of) {
@@ -120,7 +115,7 @@ dusk_status create(const dusk_options* given, dusk_detector** out, GraphOf&& gra
   });
   if (status != DUSK_OK) return status;
   return guarded(DUSK_ERROR_CFG, [&] {  // a graph without detection heads
-    const int classes = classes_of(*network);
+    const int classes = network->graph().classes();
     *out = new dusk_detector{dusk::Detector(std::move(*network), options), classes};
   });
 }

@@ -104,7 +104,7 @@ MapRun run_map(Network network, const LabeledSource& source, const MapRunOptions
   if (heads.empty()) {
     throw Error(cat(network.graph().source, " has no [yolo], [Gaussian_yolo] or [region] layer, so it cannot be evaluated"));
   }
-  const int classes = head_classes(network.graph().layers[static_cast<std::size_t>(heads.back())]);
+  const int classes = network.graph().classes();
   MapRun run;
   run.set = read_labeled_set(source, network.graph().source, classes);
 

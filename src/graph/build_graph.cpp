@@ -78,6 +78,11 @@ std::vector<int> Graph::head_layers() const {
   return heads;
 }
 
+int Graph::classes() const {
+  const std::vector<int> heads = head_layers();
+  return heads.empty() ? 0 : head_classes(layers[static_cast<std::size_t>(heads.back())]);
+}
+
 std::vector<int> Graph::last_readers() const {
   std::vector<int> last(layers.size(), -1);
   for (const Layer& layer : layers) {

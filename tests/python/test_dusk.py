@@ -246,3 +246,13 @@ def test_public_face():
     found = detector.detect(image)
     assert np.array_equal(detector.annotate(image, found), dusk.annotate(image, found, classes=80))
     assert not np.array_equal(detector.annotate(image, found), image)
+
+
+def test_boxes_are_named_tuples():
+    detector = dusk.Detector(CFG, WEIGHTS, names=NAMES)
+    dog = [d for d in detector.detect(SAMPLES[0]) if d.label == "dog"][0]
+    left, top, width, height = dog.box
+    assert (dog.box.left, dog.box.top, dog.box.width, dog.box.height) == (left, top, width, height)
+    assert isinstance(dog.box, dusk.Box) and isinstance(dog.box, tuple)
+    assert dog.relative.center_x == dog.relative[0] and isinstance(dog.relative, dusk.RelativeBox)
+

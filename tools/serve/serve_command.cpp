@@ -76,8 +76,7 @@ int run_serve(ServeArgs args) {
   NetworkOptions network_options{size.width, size.height, d.threads, backend_option(d.backend), d.max_memory_mb << 20};
   apply_precision_flags(d.precision, network_options);
   const Network network = load_network(d.cfg, d.weights, network_options);
-  const std::vector<int> heads = network.graph().head_layers();
-  const int classes = heads.empty() ? 0 : head_classes(network.graph().layers[static_cast<std::size_t>(heads.back())]);
+  const int classes = network.graph().classes();
   DetectorOptions options;
   options.threshold = d.threshold;
   options.nms = d.nms;
