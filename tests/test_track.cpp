@@ -272,6 +272,18 @@ TEST_CASE("tracker: a low-score frame is rescued by the second association") {
   }
 }
 
+TEST_CASE("tracker: thresholds compare as the decimals written, as the reference's Python floats do") {
+  // A score of exactly 0.6f (0.6000000238) is above a high threshold of 0.6
+  // in the reference; as floats the two would be equal and the box dropped.
+  TrackerOptions options;
+  options.high = 0.6f;
+  Tracker tracker(options);
+  tracker.update({box(10, 10, 40, 40, 0.9f)});
+  const auto objects = tracker.update({box(12, 10, 40, 40, 0.6f)});
+  REQUIRE(objects.size() == 1);  // matched in the first association (not dropped between the two)
+  CHECK(objects[0].track_id == 1);
+}
+
 TEST_CASE("tracker: new tracks need high + 0.1 and a second frame, except on the first frame") {
   Tracker tracker;
   CHECK(tracker.update({box(10, 10, 40, 40, 0.55f)}).empty());  // above high, below high + 0.1: no track

@@ -1,6 +1,9 @@
 // The public Tracker: one ByteTrack per class (a track never changes class)
 // sharing one ID counter, fed with dusk's detections.
 #include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <string>
 #include <cmath>
 #include <map>
 
@@ -10,6 +13,21 @@
 #include "util/text.hpp"
 
 namespace dusk {
+
+namespace {
+
+// The double a person means by a float option: 0.6f is 0.6000000238, and a
+// score of exactly 0.6f must compare above a threshold of 0.6 as it does in
+// the reference (Python floats), so thresholds go through their shortest
+// decimal spelling.
+double decimal(float value) {
+  char text[32];
+  const auto [end, error] = std::to_chars(text, text + sizeof text, value);
+  if (error != std::errc()) return value;
+  return std::strtod(std::string(text, end).c_str(), nullptr);
+}
+
+}  // namespace
 
 void check_tracker_options(const TrackerOptions& o) {
   const auto in_unit = [](float v) { return std::isfinite(v) && v >= 0 && v < 1; };
@@ -39,7 +57,7 @@ Tracker::Tracker(TrackerOptions options) : impl_(std::make_unique<Impl>()) {
   check_tracker_options(options);
   impl_->options = options;
   // The reference: int(frame_rate / 30.0 * track_buffer).
-  impl_->settings = {options.high, options.low, options.match,
+  impl_->settings = {decimal(options.high), decimal(options.low), decimal(options.match),
                      static_cast<std::int64_t>(options.fps / 30.0 * static_cast<double>(options.buffer))};
 }
 
