@@ -249,3 +249,16 @@ TEST_CASE("usage errors are one dusk: error line with a suggestion; --version") 
   CHECK(version.exit_code == 0);
   CHECK(version.out.rfind("dusk 0.", 0) == 0);
 }
+
+TEST_CASE("a directory holding a broken link: that image fails, the others run") {
+  test::TempDir dir;
+  namespace fs = std::filesystem;
+  fs::create_directory(dir.file("images"));
+  fs::create_symlink(dir.file("nowhere.jpg"), dir.file("images/broken.jpg"));
+  fs::create_symlink(test::darknet_data("dog.jpg"), dir.file("images/dog.jpg"));
+  const auto result = dusk_run("detect " + kCfg + " " + kWeights + " " + dir.file("images"));
+  CHECK(result.exit_code == 1);
+  CHECK(result.err.find("broken.jpg: no such file") != std::string::npos);
+  CHECK(result.out.find("dog: 65%") != std::string::npos);
+  CHECK(result.err.find("dusk: 2 images, 7 detections, 1 failed") != std::string::npos);
+}

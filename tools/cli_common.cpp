@@ -134,7 +134,12 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
     }
     std::vector<std::string> found;
     for (const std::filesystem::directory_entry& entry : std::filesystem::directory_iterator(input, error)) {
-      if (entry.is_regular_file(error) && has_image_extension(entry.path().string())) found.push_back(entry.path().string());
+      // Not a directory, with an image's extension: a broken link is listed
+      // too, and reported as that image's error while the others run.
+      std::error_code entry_error;
+      if (!entry.is_directory(entry_error) && has_image_extension(entry.path().string())) {
+        found.push_back(entry.path().string());
+      }
     }
     if (error) throw Error(cat("cannot list directory ", input, ": ", error.message()));
     std::sort(found.begin(), found.end());

@@ -89,7 +89,10 @@ std::vector<std::string> read_image_list(const std::string& path) {
   std::vector<std::string> images;
   if (fs::is_directory(path, error)) {
     for (const fs::directory_entry& entry : fs::directory_iterator(path, error)) {
-      if (entry.is_regular_file(error) && has_image_extension(entry.path().string())) images.push_back(entry.path().string());
+      std::error_code entry_error;  // a broken link is listed, and reported when it cannot be read
+      if (!entry.is_directory(entry_error) && has_image_extension(entry.path().string())) {
+        images.push_back(entry.path().string());
+      }
     }
     if (error) throw Error(cat("cannot list directory ", path, ": ", error.message()));
     std::sort(images.begin(), images.end());
