@@ -303,11 +303,12 @@ TEST_CASE("live sources: only the newest frame waits, so latency stays bounded a
   // cannot: the last live frame is as fresh as the early ones.
   const double early = *std::max_element(live.latency_ms.begin(), live.latency_ms.begin() + std::min<std::ptrdiff_t>(10, static_cast<std::ptrdiff_t>(live.latency_ms.size())));
   const double late = *std::max_element(live.latency_ms.end() - std::min<std::ptrdiff_t>(10, static_cast<std::ptrdiff_t>(live.latency_ms.size())), live.latency_ms.end());
-  // Under ThreadSanitizer, with another test on the second core, a dozen
-  // frames get through and one scheduling hiccup moved the late maximum from
-  // 3x to 3.5x the early one (211 against 60 ms) while the queued run aged
-  // to 42 s: the margin allows the hiccup, the second check the growth.
-  CHECK(late < 5 * early + 50);
+  // Under ThreadSanitizer, beside test_concurrency on the other core, about
+  // a dozen frames get through and scheduling stalls of a few hundred ms
+  // come and go (late 211 and 393 ms against early 60 in two CI runs, the
+  // queued run aging to 38-43 s): there the bound only has to tell bounded
+  // from growing.
+  CHECK(late < (kSanitized ? 10 * early + 500 : 3 * early + 20));
   CHECK(queued.latency_ms.back() > 5 * late);
 }
 

@@ -1,10 +1,10 @@
 // One line per usage error, whatever CLI11 found.
 #include "usage_errors.hpp"
 
-#include "util/text.hpp"
-
 #include <algorithm>
 #include <numeric>
+
+#include "util/text.hpp"
 
 namespace dusk::cli {
 

@@ -75,8 +75,11 @@ class Stream {
                                                       static_cast<int>(frame.bgr.step[0]), PixelFormat::BGR);
       if (args_.track) {
         if (!tracking_) {
-          tracking_ = std::make_unique<cli::TrackingRun>(args_, cli::parse_count_specs(args_), 0, classes_);
-          tracking_->set_frame_size(frame.bgr.cols, frame.bgr.rows);
+          // Lines and zones are placed on the first frame's size; one that
+          // falls outside it is this stream's error, on every frame's line.
+          auto tracking = std::make_unique<cli::TrackingRun>(args_, cli::parse_count_specs(args_), 0, classes_);
+          tracking->set_frame_size(frame.bgr.cols, frame.bgr.rows);
+          tracking_ = std::move(tracking);
         }
         tracking_->update(found, frame.timestamp_ms, line);
         tracking_->draw(frame.bgr);
@@ -86,6 +89,8 @@ class Stream {
       }
     } catch (const std::exception& error) {
       line["error"] = error.what();
+      std::lock_guard<std::mutex> lock(mutex_);
+      last_error_ = error.what();
     }
     auto published = std::make_shared<Published>();
     published->frame_id = frame.index;
