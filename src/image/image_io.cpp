@@ -32,9 +32,10 @@ Image decode_image(const std::vector<unsigned char>& bytes, const std::string& s
       return (std::int64_t{bytes[at]} << 24) | (std::int64_t{bytes[at + 1]} << 16) | (std::int64_t{bytes[at + 2]} << 8) |
              std::int64_t{bytes[at + 3]};
     };
-    const std::int64_t claimed_w = be32(16), claimed_h = be32(20);
-    if (claimed_w * claimed_h > max_pixels) {
-      throw LimitError(cat(source, ": image is ", claimed_w, "x", claimed_h, " = ", claimed_w * claimed_h,
+    const std::int64_t claimed_w = be32(16), claimed_h = be32(20);  // each below 2^32
+    if (claimed_w > 0 && claimed_h > 0 && claimed_w > max_pixels / claimed_h) {  // w x h > max, without overflow
+      throw LimitError(cat(source, ": image is ", claimed_w, "x", claimed_h, " = ",
+                           static_cast<std::uint64_t>(claimed_w) * static_cast<std::uint64_t>(claimed_h),
                            " pixels, more than the limit of ", max_pixels,
                            "; raise the limit (DetectorOptions::max_image_pixels) if the image is genuine"));
     }
