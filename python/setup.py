@@ -52,7 +52,7 @@ for key in ("DUSK_LIBOMP", "DNNL_LIBRARY", "STB_LIBRARY"):
 
 extension = Pybind11Extension(
     "dusk._dusk",
-    ["src/module.cpp"],
+    ["src/module.cpp", "src/model_io.cpp"],
     include_dirs=[str(ROOT / "include"), str(ROOT / "src")],
     extra_objects=libraries,
     libraries=["dl"],

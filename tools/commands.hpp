@@ -21,5 +21,6 @@ void add_map_command(CLI::App& app, std::function<int()>& action);
 void add_export_command(CLI::App& app, std::function<int()>& action);
 void add_calibrate_command(CLI::App& app, std::function<int()>& action);
 void add_serve_command(CLI::App& app, std::function<int()>& action);
+void add_adapt_bn_command(CLI::App& app, std::function<int()>& action);
 
 }  // namespace dusk::cli

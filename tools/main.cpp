@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   dusk::cli::add_map_command(app, action);
   dusk::cli::add_export_command(app, action);
   dusk::cli::add_calibrate_command(app, action);
+  dusk::cli::add_adapt_bn_command(app, action);
   dusk::cli::add_serve_command(app, action);
   try {
     app.parse(argc, argv);

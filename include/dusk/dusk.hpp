@@ -1,5 +1,6 @@
 #pragma once
 // Everything a dusk application needs.
+#include "dusk/adapt_bn.hpp"
 #include "dusk/calibration.hpp"
 #include "dusk/cfg.hpp"
 #include "dusk/detector.hpp"

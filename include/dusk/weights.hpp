@@ -30,7 +30,13 @@ struct LayerParams {
   std::vector<float> weights;   // conv kernel, connected matrix, shortcut weights
   std::uint64_t offset = 0;     // byte offset of the first block in the file
   std::uint64_t bytes = 0;      // bytes the layer occupies in the file
+
+  std::vector<float>& block(ParamBlock which);
+  const std::vector<float>& block(ParamBlock which) const;
 };
+
+// "biases", "scales", "mean", "variance", "weights".
+const char* block_name(ParamBlock block);
 
 struct Weights {
   WeightsHeader header;

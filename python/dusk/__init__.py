@@ -21,7 +21,7 @@ from . import _dusk
 
 __all__ = [
     "Detector", "Detection", "Box", "RelativeBox", "Tracker", "TrackedObject", "TrackFrame", "linear_assignment", "Error", "CfgError", "WeightsError", "ImageError", "inspect", "forward", "map",
-    "annotate", "load_labels", "DETECTION_DTYPE", "__version__",
+    "adapt_bn", "annotate", "load_labels", "DETECTION_DTYPE", "__version__",
 ]
 __version__ = "0.1.0"
 
@@ -301,6 +301,27 @@ def map(data: Union[str, os.PathLike], cfg: Union[str, os.PathLike], weights: Un
     return _dusk.map(os.fspath(data), os.fspath(cfg), os.fspath(weights), int(points), float(iou_thresh),
                      float(thresh), letterbox, int(threads or 0), "" if list is None else os.fspath(list), bool(coco),
                      width, height)
+
+
+def adapt_bn(cfg: Union[str, os.PathLike], weights: Union[str, os.PathLike], images: Sequence[Union[str, os.PathLike]],
+             out: Union[str, os.PathLike], batch: int = 8, momentum: Optional[float] = None, letterbox: bool = False,
+             threads: Optional[int] = None) -> Dict:
+    """BatchNorm statistics re-estimated on unlabeled images of a new domain (`dusk adapt-bn`).
+
+    Runs the images (paths, fitted as detect fits them) in batches with every
+    BatchNorm in training mode: each batch normalized by its own mean and
+    biased variance, the running mean and unbiased variance averaged over all
+    batches (momentum None, PyTorch's momentum=None) or exponentially
+    (running = (1 - momentum) * running + momentum * batch, from the file's).
+    Writes out: the weights file with only the BatchNorm means and variances
+    and the header's seen count changed. Images that do not decode are skipped.
+    Returns images, batches, layers (the adapted ones), skipped [(path, why)], seen."""
+    paths = [os.fspath(p) for p in ([images] if isinstance(images, (str, os.PathLike)) else images)]
+    for path in paths:
+        if os.path.isdir(path):
+            raise Error(f"{path} is a directory; give image paths, e.g. sorted(glob.glob('{path}/*.jpg'))")
+    return _dusk.adapt_bn(os.fspath(cfg), os.fspath(weights), paths, os.fspath(out), int(batch),
+                          None if momentum is None else float(momentum), bool(letterbox), int(threads or 0))
 
 
 def annotate(image: np.ndarray, detections: Sequence[Detection], classes: Optional[int] = None,

@@ -12,52 +12,15 @@
 #include "eval/map_run.hpp"
 #include "util/cpus.hpp"
 #include "util/ordered_work.hpp"
+#include "py_errors.hpp"
+#include "model_io.hpp"
 
 namespace py = pybind11;
 
 namespace {
 
-// Python exception classes, created in dusk/__init__.py and handed over by
-// _set_error_classes: Error, CfgError, WeightsError, ImageError.
-struct ErrorClasses {
-  py::object error, cfg, weights, image;
-};
-ErrorClasses& error_classes() {
-  static ErrorClasses* classes = new ErrorClasses();  // never destroyed: lives as long as the interpreter
-  return *classes;
-}
+using namespace dusk_python;
 
-enum class Stage { General, Cfg, Weights, Image };
-
-[[noreturn]] void raise(Stage stage, const std::string& message) {
-  const ErrorClasses& c = error_classes();
-  const py::object& type = stage == Stage::Cfg ? c.cfg : stage == Stage::Weights ? c.weights : stage == Stage::Image ? c.image : c.error;
-  if (!type) throw std::runtime_error(message);
-  PyErr_SetString(type.ptr(), message.c_str());
-  throw py::error_already_set();
-}
-
-// Runs `body` with the GIL released; dusk errors become the stage's exception.
-template <class Body>
-auto without_gil(Stage stage, Body&& body) {
-  std::optional<std::string> failure;
-  Stage failed_stage = stage;
-  using Result = decltype(body());
-  std::optional<Result> result;
-  {
-    py::gil_scoped_release release;
-    try {
-      result.emplace(body());
-    } catch (const dusk::Error& error) {
-      failure = error.what();
-    } catch (const std::bad_alloc&) {
-      failure = "out of memory; try a smaller image or input size";
-      failed_stage = Stage::General;
-    }
-  }
-  if (failure) raise(failed_stage, *failure);
-  return std::move(*result);
-}
 
 // An HxWx3 uint8 array (any strides) as dusk's float RGB image; a strided
 // view is read in place, not copied.
@@ -460,6 +423,7 @@ PYBIND11_MODULE(_dusk, m) {
   m.def("annotate", &annotate);
   m.def("openmp_runtime", &dusk::openmp_runtime_file);
   m.def("default_threads", &dusk::default_threads);
+  add_model_io(m);
   m.def("load_labels", [](const std::string& path) {
     return without_gil(Stage::General, [&] { return dusk::load_labels(path); });
   });

@@ -16,6 +16,21 @@ const char* block_name(ParamBlock block) {
   return "weights";
 }
 
+std::vector<float>& LayerParams::block(ParamBlock which) {
+  switch (which) {
+    case ParamBlock::Biases: return biases;
+    case ParamBlock::Scales: return scales;
+    case ParamBlock::Mean: return mean;
+    case ParamBlock::Variance: return variance;
+    case ParamBlock::Weights: break;
+  }
+  return weights;
+}
+
+const std::vector<float>& LayerParams::block(ParamBlock which) const {
+  return const_cast<LayerParams*>(this)->block(which);
+}
+
 std::vector<float> transposed(const std::vector<float>& matrix, std::int64_t rows, std::int64_t cols) {
   std::vector<float> out(matrix.size());
   for (std::int64_t r = 0; r < rows; ++r) {

@@ -9,22 +9,8 @@ namespace dusk {
 
 static_assert(std::endian::native == std::endian::little, "dusk reads Darknet's little-endian floats directly");
 
-inline std::vector<float>& block_of(LayerParams& params, ParamBlock block) {
-  switch (block) {
-    case ParamBlock::Biases: return params.biases;
-    case ParamBlock::Scales: return params.scales;
-    case ParamBlock::Mean: return params.mean;
-    case ParamBlock::Variance: return params.variance;
-    case ParamBlock::Weights: break;
-  }
-  return params.weights;
-}
-
-inline const std::vector<float>& block_of(const LayerParams& params, ParamBlock block) {
-  return block_of(const_cast<LayerParams&>(params), block);
-}
-
-const char* block_name(ParamBlock block);
+inline std::vector<float>& block_of(LayerParams& params, ParamBlock block) { return params.block(block); }
+inline const std::vector<float>& block_of(const LayerParams& params, ParamBlock block) { return params.block(block); }
 
 // Row-major rows x cols -> cols x rows.
 std::vector<float> transposed(const std::vector<float>& matrix, std::int64_t rows, std::int64_t cols);
