@@ -47,11 +47,11 @@ int run_adapt_bn(const AdaptBnArgs& args) {
   progress.clear();
   for (const auto& [path, why] : result.skipped) std::fprintf(stderr, "dusk: adapt-bn: skipped %s: %s\n", path.c_str(), why.c_str());
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::fprintf(stderr,
-               "dusk: adapt-bn: %lld images in %d batches (%zu skipped) in %.1f s; the statistics of %zu BatchNorm "
-               "layers re-estimated (%s); wrote %s\n",
-               static_cast<long long>(result.images), result.batches, result.skipped.size(), seconds,
-               result.layers.size(), args.momentum ? "exponential average" : "cumulative average", args.out.c_str());
+  std::fprintf(stderr, "dusk: adapt-bn: %s in %s (%zu skipped) in %.1f s; the statistics of %s re-estimated (%s); wrote %s\n",
+               count_of(result.images, "image", "images").c_str(), count_of(result.batches, "batch", "batches").c_str(),
+               result.skipped.size(), seconds,
+               count_of(static_cast<std::int64_t>(result.layers.size()), "BatchNorm layer", "BatchNorm layers").c_str(),
+               args.momentum ? "exponential average" : "cumulative average", args.out.c_str());
   return 0;
 }
 
