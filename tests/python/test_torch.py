@@ -21,6 +21,8 @@ DUSK = os.environ["DUSK_BINARY"]
 MODEL = SHARED / "models" / "yolo-fastest-1.1"
 CFG, WEIGHTS = str(MODEL) + ".cfg", str(MODEL) + ".weights"
 PUBLIC_CFGS = sorted((SHARED / "cfg").glob("*.cfg"))
+# The project's own cfgs: between them every layer kind and activation dusk runs.
+PROJECT_CFGS = sorted((Path(os.environ["DUSK_SOURCE_DIR"]) / "cfg").glob("*.cfg"))
 DARKNET_DATA = Path("/usr/share/darknet/data")
 
 torch.set_num_threads(2)
@@ -67,6 +69,25 @@ def test_every_public_cfg_gives_dusks_heads_and_saves_byte_for_byte(random_pairs
         saved = tmp_path / "saved.weights"
         dt.save(module, cfg, saved)
         assert filecmp.cmp(saved, weights, shallow=False), cfg.name
+
+
+def test_every_layer_kind_and_activation_gives_dusks_output_layer_by_layer(tmp_path):
+    kinds, activations = set(), set()
+    for cfg in PROJECT_CFGS:
+        weights = tmp_path / (cfg.stem + ".weights")
+        dusk._dusk.write_random_weights(str(cfg), str(weights), 3)
+        graph = dusk._dusk.graph(str(cfg), 0, 0)
+        every = list(range(len(graph["layers"])))
+        kinds |= {layer["kind"] for layer in graph["layers"]}
+        activations |= {layer["spec"]["activation"] for layer in graph["layers"] if "activation" in layer["spec"]}
+        image, x = network_input(cfg)
+        expected = dusk.forward(str(cfg), str(weights), image, layers=every, rgb=True)
+        with torch.no_grad():
+            got = dt.load(cfg, weights).eval().forward_layers(x, every)
+        for index, (name, want) in zip(every, expected.items()):
+            have = got[index][0].numpy().reshape(want.shape)
+            assert np.abs(have - want).max() <= 1e-4 * max(float(np.abs(want).max()), 1e-30), f"{cfg.name} {name}"
+    assert len(kinds) == 22 and len(activations) == 23, (sorted(kinds), sorted(activations))  # all of dusk's
 
 
 def test_the_trained_model_gives_dusks_heads_and_saves_byte_for_byte(tmp_path):
@@ -178,6 +199,36 @@ def test_adapt_bn_statistics_equal_pytorchs_training_mode(tmp_path, momentum):
         for name in before:
             if name not in ("mean", "variance"):
                 assert np.array_equal(before[name], after[name])
+
+
+def test_adapt_bn_on_connected_and_batchnorm_layers_equals_pytorchs(tmp_path):
+    cfg = next(c for c in PROJECT_CFGS if c.name == "kinds-mix.cfg")
+    weights = tmp_path / "kinds.weights"
+    dusk._dusk.write_random_weights(str(cfg), str(weights), 5)
+    rng = np.random.default_rng(2)
+    paths = []
+    for i in range(10):
+        path = tmp_path / f"{i}.png"
+        cv2.imwrite(str(path), rng.integers(0, 256, (32, 32, 3), dtype=np.uint8))
+        paths.append(path)
+    result = dusk.adapt_bn(cfg, weights, paths, tmp_path / "out.weights", batch=4)
+    assert result["batches"] == 3
+    module = dt.load(cfg, weights).train()
+    kinds = set()
+    for layer in module.layers:
+        if getattr(layer, "bn", None) is not None:
+            layer.bn.momentum = None
+            layer.bn.reset_running_stats()
+            kinds.add(layer.kind)
+    assert kinds == {"convolutional", "connected", "batchnorm"}
+    with torch.no_grad():
+        for batch in torch_batches(paths, 4):
+            module(batch)
+    _, got = dusk._dusk.read_weights(str(cfg), str(tmp_path / "out.weights"))
+    for index, bn in batchnorms(module).items():
+        variance = bn.running_var.numpy()
+        assert np.all(np.abs(got[index]["variance"] - variance) <= 1e-4 * variance), index
+        assert np.all(np.abs(got[index]["mean"] - bn.running_mean.numpy()) <= 1e-4 * np.sqrt(variance)), index
 
 
 def test_adapt_bn_bad_input(tmp_path):
