@@ -449,6 +449,76 @@ TEST_CASE("int8 convolutions within the derived bound of fp32, on random shapes 
   }
 }
 
+// Convolutions read only by int8 convolutions (directly or through a max
+// pool or a nearest upsample) write s8 at the scale their readers use; with
+// DUSK_INT8_CHAIN=0 every layer writes fp32 and each convolution quantizes
+// what it reads. Both compute the same quantization up to rounding ties and
+// the pool's requantization, so the chain must be as close to fp32 as the
+// plain path is. A wrong scale anywhere in the chain would be far off.
+TEST_CASE("int8 chain: s8 between convolutions and through max pools, as close to fp32 as fp32 between them") {
+  if (!int8_testable()) return;
+  const Graph graph = build_graph(parse_cfg(R"([net]
+width=40
+height=40
+channels=3
+
+[convolutional]
+filters=32
+size=3
+pad=1
+activation=leaky
+
+[convolutional]
+filters=32
+size=3
+pad=1
+activation=mish
+
+[maxpool]
+size=2
+stride=2
+
+[convolutional]
+filters=64
+size=3
+pad=1
+activation=leaky
+
+[upsample]
+stride=2
+
+[convolutional]
+filters=48
+size=1
+activation=swish
+
+[convolutional]
+filters=16
+size=1
+activation=linear
+)", "chain.cfg"));
+  const Weights weights = random_weights(graph, 11);
+  const std::vector<Tensor> inputs = {random_input(graph.input, 1), random_input(graph.input, 2)};
+  const auto calibration = calibrate(graph, weights, inputs);
+  const Network fp32(graph, weights, with_precision(Precision::Fp32));
+  for (const Tensor& input : inputs) {
+    const Tensor exact = fp32.forward(input, {6}).front();
+    const Network chained(graph, weights, with_precision(Precision::Int8, 2, calibration));
+    const Tensor chain = chained.forward(input, {6}).front();
+    Tensor plain;
+    {
+      const ScopedEnv off("DUSK_INT8_CHAIN", "0");  // the plan is built at the first forward
+      const Network unchained(graph, weights, with_precision(Precision::Int8, 2, calibration));
+      plain = unchained.forward(input, {6}).front();
+    }
+    const test::Difference with_chain = test::compare(chain.data, exact.data);
+    const test::Difference without = test::compare(plain.data, exact.data);
+    MESSAGE("int8 vs fp32: chain " << test::describe(with_chain) << "; fp32 between layers " << test::describe(without));
+    CHECK(with_chain.max_abs <= 1.5 * without.max_abs + 1e-3 * with_chain.max_magnitude);
+    CHECK(with_chain.max_abs <= 5e-2 * with_chain.max_magnitude);
+  }
+}
+
 TEST_CASE("int8 whole networks: head outputs near fp32; depthwise and head-feeding convolutions stay fp32") {
   if (!int8_testable()) return;
   for (const std::string name : {"yolov3-tiny.cfg", "yolov4-tiny.cfg", "yolov7-tiny.cfg", "enet-coco.cfg"}) {

@@ -1,6 +1,9 @@
 // Convolutions as oneDNN primitives: direct (bias, activation and a
 // following shortcut fused) or Winograd, kernels from the kernel cache.
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "engine/dnnl/plan_builder.hpp"
 
@@ -50,6 +53,43 @@ const Layer* Builder::fusable_shortcut(const Layer& layer) const {
   return &shortcut;
 }
 
+bool Builder::feeds_only_int8(const Layer& layer) const {
+  // DUSK_INT8_CHAIN=0 writes fp32 between all layers, as before the chain
+  // existed: what tests and benchmarks compare against.
+  const char* setting = std::getenv("DUSK_INT8_CHAIN");
+  if ((setting != nullptr && std::string(setting) == "0") || kept_[static_cast<std::size_t>(layer.index)]) return false;
+  int readers = 0;
+  for (const Layer& reader : graph_.layers) {
+    for (const int producer : reader.inputs) {
+      if (producer != layer.index) continue;
+      // Max pooling and nearest upsampling commute with quantization, so
+      // they pass s8 through at its scale.
+      const bool int8_conv = reader.kind == LayerKind::Convolutional &&
+                             conv_type_[static_cast<std::size_t>(reader.index)] == memory::data_type::s8;
+      const bool max_pool = reader.kind == LayerKind::Maxpool && !reader.as<PoolSpec>().maxpool_depth;
+      const bool nearest = reader.kind == LayerKind::Upsample && !reader.as<UpsampleSpec>().downsample &&
+                           reader.as<UpsampleSpec>().scale == 1.0f;
+      if (!int8_conv && !((max_pool || nearest) && feeds_only_int8(reader))) return false;
+      ++readers;
+    }
+  }
+  return readers > 0;
+}
+
+float Builder::s8_output_scale(const Layer& layer) const {
+  const auto calibrated = calibration_->ranges.find(layer.index);
+  if (calibrated != calibration_->ranges.end()) return calibrated->second / 127.0f;
+  // Read only through max pools or upsamples: their readers' scale. Clipping
+  // at it before a max is the same as after (both are monotone).
+  float scale = 0.0f;
+  for (const Layer& reader : graph_.layers) {
+    for (const int producer : reader.inputs) {
+      if (producer == layer.index) scale = std::max(scale, s8_output_scale(reader));
+    }
+  }
+  return scale;
+}
+
 bool Builder::build_convolution(const Layer& layer, const Layer* shortcut) {
   const memory::data_type type = conv_type_[static_cast<std::size_t>(layer.index)];
   const bool convertible = kernels_.can_make_layout(layer.index, type);
@@ -77,9 +117,15 @@ bool Builder::build_direct(const Layer& layer, const ConvDesc& conv, const Layer
   };
   dnnl::post_ops ops;
   const bool activation_fused = append_activation(ops, s.activation);
+  // Read only by int8 convolutions: write s8 at their input scale, the
+  // activation applied first (a post-op after it divides by the scale).
+  const bool s8_out = int8 && shortcut == nullptr && activation_fused && feeds_only_int8(layer);
+  const float out_scale = s8_out ? s8_output_scale(layer) : 1.0f;
+  if (s8_out) ops.append_eltwise(1.0f, algorithm::eltwise_linear, 1.0f / out_scale, 0.0f);
+  const Desc dst_any = s8_out ? Desc(conv.dst_any.dims(), memory::data_type::s8, Tag::any) : conv.dst_any;
   dnnl::convolution_forward::primitive_desc pd;
   try {
-    pd = conv.make(algorithm::convolution_direct, conv.src_any, conv.weights_any, conv.dst_any, attributes_with(ops),
+    pd = conv.make(algorithm::convolution_direct, conv.src_any, conv.weights_any, dst_any, attributes_with(ops),
                    plan_.engine);
   } catch (const dnnl::error&) {
     return false;
@@ -109,6 +155,7 @@ bool Builder::build_direct(const Layer& layer, const ConvDesc& conv, const Layer
   const int input = value_of(layer.inputs.front());
   const int src = int8 ? as_quantized(input, pd.src_desc(), input_scale(layer)) : as_desc(input, pd.src_desc());
   const int dst = add_value(pd.dst_desc(), layer.out);
+  if (s8_out) s8_scales_.emplace_back(dst, out_scale);
   std::vector<int> reads = {src};
   ValueArgs args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
   if (from >= 0) {

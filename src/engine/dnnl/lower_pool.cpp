@@ -43,6 +43,7 @@ bool Builder::build_pool(const Layer& layer) {
     return false;
   }
   const int dst = add_value(pd.dst_desc(), out);
+  if (src_desc.data_type() == memory::data_type::s8) s8_scales_.emplace_back(dst, scale_of(src));  // max of s8
   add_primitive(dnnl::pooling_forward(pd), pd, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}}, {}, {src}, {dst});
   layer_value_[static_cast<std::size_t>(layer.index)] = dst;
   return true;
@@ -62,6 +63,7 @@ bool Builder::build_upsample(const Layer& layer) {
     return false;
   }
   const int dst = add_value(pd.dst_desc(), layer.out);
+  if (src_desc.data_type() == memory::data_type::s8) s8_scales_.emplace_back(dst, scale_of(src));  // copies of s8
   add_primitive(dnnl::resampling_forward(pd), pd, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}}, {}, {src}, {dst});
   layer_value_[static_cast<std::size_t>(layer.index)] = dst;
   return true;

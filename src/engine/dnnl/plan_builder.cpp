@@ -85,6 +85,13 @@ int Builder::value_of(int producer) const {
   return producer < 0 ? 0 : layer_value_[static_cast<std::size_t>(producer)];
 }
 
+float Builder::scale_of(int value) const {
+  for (const auto& [s8, scale] : s8_scales_) {
+    if (s8 == value) return scale;
+  }
+  return 1.0f;
+}
+
 int Builder::as_desc(int value, const Desc& desc) {
   const Value& v = plan_.values[static_cast<std::size_t>(value)];
   if (v.desc == desc) return value;
@@ -92,7 +99,10 @@ int Builder::as_desc(int value, const Desc& desc) {
     if (source == value && plan_.values[static_cast<std::size_t>(converted)].desc == desc) return converted;
   }
   const Shape shape = v.shape;
-  const dnnl::reorder::primitive_desc pd(plan_.engine, v.desc, plan_.engine, desc, attributes());
+  dnnl::primitive_attr attr = attributes();
+  const float scale = scale_of(value);
+  if (scale != 1.0f && desc.data_type() != memory::data_type::s8) attr.set_output_scales(0, {scale});
+  const dnnl::reorder::primitive_desc pd(plan_.engine, v.desc, plan_.engine, desc, attr);
   const int out = add_value(desc, shape);
   add_primitive(dnnl::reorder(pd), pd, {{DNNL_ARG_FROM, value}, {DNNL_ARG_TO, out}}, {}, {value}, {out});
   conversions_.emplace_back(value, out);
@@ -106,8 +116,10 @@ int Builder::as_quantized(int value, const Desc& desc, float scale) {
     }
   }
   const Value v = plan_.values[static_cast<std::size_t>(value)];  // a copy: add_value may reallocate
+  const float held = scale_of(value);
+  if (held == scale && v.desc == desc) return value;
   dnnl::primitive_attr attr = attributes();
-  attr.set_output_scales(0, {1.0f / scale});
+  attr.set_output_scales(0, {held / scale});
   const dnnl::reorder::primitive_desc pd(plan_.engine, v.desc, plan_.engine, desc, attr);
   const int out = add_value(desc, v.shape);
   add_primitive(dnnl::reorder(pd), pd, {{DNNL_ARG_FROM, value}, {DNNL_ARG_TO, out}}, {}, {value}, {out});

@@ -96,10 +96,14 @@ class Builder {
   void add_primitive(const dnnl::primitive& primitive, const dnnl::primitive_desc_base& pd, ValueArgs args,
                      ConstantArgs constants, std::vector<int> reads, std::vector<int> writes);
   int value_of(int producer) const;
-  // The value in `desc`'s layout, reordering (once) when it is in another.
+  // The value in `desc`'s layout, reordering (once) when it is in another;
+  // an s8 value a convolution wrote is dequantized when `desc` is fp32.
   int as_desc(int value, const Desc& desc);
+  // The scale of an s8 value a convolution wrote; 1 for any other value.
+  float scale_of(int value) const;
   int as_plain(int value);
-  // The value quantized to `desc` (s8): each element divided by `scale`.
+  // The value quantized to `desc` (s8): each element divided by `scale`
+  // (an s8 value already at that scale is used as it is).
   int as_quantized(int value, const Desc& desc, float scale);
   void build_layer(const Layer& layer);
   void build_reference(const Layer& layer);
@@ -115,6 +119,14 @@ class Builder {
                                                                 const Calibration* calibration);
   // The int8 scale of the tensor a convolution reads (range / 127).
   float input_scale(const Layer& layer) const;
+  // True when every layer that reads this one is an int8 convolution, or a
+  // max pool or nearest upsample that feeds only such (and none is an
+  // output): it may then write s8, sparing the fp32 tensor and the
+  // quantizing reorder. DUSK_INT8_CHAIN=0 turns this off.
+  bool feeds_only_int8(const Layer& layer) const;
+  // The scale such a layer writes s8 at: its calibrated range / 127, or, read
+  // only through pass-through layers, the largest scale of their readers.
+  float s8_output_scale(const Layer& layer) const;
   // A [shortcut] right after this convolution that can be fused into it as a
   // binary post-op: it adds one same-shaped tensor, without weights, and is
   // the only reader of the convolution's output.
@@ -161,6 +173,7 @@ class Builder {
   std::vector<bool> kept_;
   std::vector<std::pair<int, int>> conversions_;
   std::vector<std::tuple<int, float, int>> quantized_;  // value, scale, s8 value
+  std::vector<std::pair<int, float>> s8_scales_;  // s8 values convolutions wrote, with their scale
 };
 
 }  // namespace fast
