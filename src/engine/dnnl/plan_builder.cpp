@@ -104,6 +104,7 @@ int Builder::as_desc(int value, const Desc& desc) {
   if (scale != 1.0f && desc.data_type() != memory::data_type::s8) attr.set_output_scales(0, {scale});
   const dnnl::reorder::primitive_desc pd(plan_.engine, v.desc, plan_.engine, desc, attr);
   const int out = add_value(desc, shape);
+  if (scale != 1.0f && desc.data_type() == memory::data_type::s8) s8_scales_.emplace_back(out, scale);  // same scale
   add_primitive(dnnl::reorder(pd), pd, {{DNNL_ARG_FROM, value}, {DNNL_ARG_TO, out}}, {}, {value}, {out});
   conversions_.emplace_back(value, out);
   return out;
