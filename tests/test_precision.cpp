@@ -21,6 +21,7 @@
 //   mean, not for the worst element).
 // - Detections: mAP@0.5 on coco128 within 0.5 points of fp32.
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -395,6 +396,36 @@ TEST_CASE("dusk CLI: --precision, --strict and the kernels bench reports") {
   REQUIRE_MESSAGE(bf16.exit_code == 0, bf16.err);
   CHECK(bf16.out.find(", bf16, ") != std::string::npos);
   CHECK(bf16.out.find("_bf16 x") != std::string::npos);  // which kernels ran, by ISA
+}
+
+// The roof: each unit's peak as a large oneDNN matrix product reaches it.
+// Per instruction VNNI does 4x the multiply-adds of fp32 FMA and AVX512-BF16
+// 2x, so on a CPU that has them the low-precision roofs must lie above fp32's.
+TEST_CASE("matmul roof per precision, and dusk bench's reading of a run against it") {
+  if (!fast_backend_compiled()) {
+    MESSAGE("skipped: this dusk was built without oneDNN");
+    return;
+  }
+  const double fp32 = matmul_roof_gflops(Precision::Fp32, 1);
+  MESSAGE("roof on one thread: fp32 " << fp32 << ", bf16 " << matmul_roof_gflops(Precision::Bf16, 1) << ", int8 "
+                                      << matmul_roof_gflops(Precision::Int8, 1) << " GFLOP/s");
+  CHECK(fp32 > 1);
+  CHECK(fp32 < 1e5);
+  if (cpu_features().int8()) CHECK(matmul_roof_gflops(Precision::Int8, 1) > 1.5 * fp32);
+  if (cpu_features().bf16()) CHECK(matmul_roof_gflops(Precision::Bf16, 1) > 1.2 * fp32);
+
+  const std::string bench = std::string(DUSK_BINARY) + " bench " + kModel + ".cfg " + kModel + ".weights --iters 2 --warmup 0 --threads 1 --precision fp32";
+  const auto json_run = test::run_command(bench + " --json");
+  REQUIRE_MESSAGE(json_run.exit_code == 0, json_run.err);
+  const nlohmann::json result = nlohmann::json::parse(json_run.out);
+  const double roof = result["roof_gflops"]["fp32"].get<double>();
+  CHECK(roof > 1);
+  CHECK(result["share_of_roof"].get<double>() == doctest::Approx(result["gflops"].get<double>() / roof));
+  const auto text = test::run_command(bench);
+  CHECK(text.out.find("roof (a oneDNN 1024^3 matrix product on 1 thread, GFLOP/s): fp32 ") != std::string::npos);
+  CHECK(text.out.find("of the fp32 roof") != std::string::npos);
+  const auto skipped = test::run_command(bench + " --no-roof --json");
+  CHECK(nlohmann::json::parse(skipped.out).count("roof_gflops") == 0);
 }
 
 // int8 (per-tensor activation scale s_x = range/127, per-output-channel

@@ -36,6 +36,7 @@ struct BenchArgs {
   int warmup = 3;
   int batch = 1;
   bool json = false;
+  bool roof = true;  // --no-roof: false
 };
 
 // A /proc/self/status field in MiB (VmHWM, VmRSS); -1 when absent.
@@ -121,6 +122,20 @@ int run_bench(const BenchArgs& args) {
   const double bflops = network.graph().total_bflops();
   const std::string backend(backend_name(network.backend()));
   const std::string precision(precision_name(network.precision()));
+  // The CPU's practical peak per precision on the same threads, measured
+  // after the run so that it does not warm the caches for it.
+  std::vector<std::pair<Precision, double>> roofs;
+  if (args.roof) {
+    for (const Precision p : {Precision::Fp32, Precision::Bf16, Precision::Int8}) {
+      const double gflops = matmul_roof_gflops(p, network.threads());
+      if (gflops > 0) roofs.emplace_back(p, gflops);
+    }
+  }
+  const double gflops = bflops * args.batch / (median / 1000.0);
+  double own_roof = 0;  // of the precision this run computed in
+  for (const auto& [p, roof] : roofs) {
+    if (p == network.precision()) own_roof = roof;
+  }
   std::string kernels;  // which implementation (and so which ISA) each convolution got
   for (const auto& [impl, layers] : network.kernel_summary()) kernels += cat(kernels.empty() ? "" : ", ", impl, " x", layers);
   if (args.json) {
@@ -140,21 +155,36 @@ int run_bench(const BenchArgs& args) {
                                       {"max_ms", times.back()},
                                       {"load_ms", load_ms},
                                       {"bflops", bflops},
-                                      {"gflops", bflops * args.batch / (median / 1000.0)},
+                                      {"gflops", gflops},
                                       {"peak_rss_mb", peak_rss_mb()},
                                       {"rss_before_load_mb", rss_before_load},
                                       {"network_peak_mb", peak_rss_mb() - rss_before_load},
                                       {"openmp_runtime", openmp_runtime_file()}};
-    std::printf("%s\n", json.dump().c_str());
+    nlohmann::ordered_json with_roof = json;
+    if (args.roof) {
+      nlohmann::ordered_json per_precision = nlohmann::ordered_json::object();
+      for (const auto& [p, roof] : roofs) per_precision[std::string(precision_name(p))] = roof;
+      with_roof["roof_gflops"] = per_precision;
+      with_roof["share_of_roof"] = own_roof > 0 ? gflops / own_roof : 0.0;
+    }
+    std::printf("%s\n", with_roof.dump().c_str());
   } else {
     const std::string batch = args.batch == 1 ? "" : cat(", batch ", args.batch);
     std::printf("%s %s, %s backend, %s, %d thread%s%s: median %.2f ms (min %.2f, max %.2f) over %d runs, %.1f images/s, "
                 "%.1f GFLOP/s; load %.1f ms; peak RSS %.0f MB (%.0f MB before loading); OpenMP runtime %s\n",
                 args.cfg.c_str(), to_string(network.input_shape()).c_str(), backend.c_str(), precision.c_str(),
                 network.threads(), network.threads() == 1 ? "" : "s", batch.c_str(), median, times.front(), times.back(), args.iters, images_per_s,
-                bflops * args.batch / (median / 1000.0), load_ms, peak_rss_mb(), rss_before_load, openmp_runtime_file().c_str());
+                gflops, load_ms, peak_rss_mb(), rss_before_load, openmp_runtime_file().c_str());
     std::printf("CPU: %s (%s); convolutions: %s\n", cpu_model_name().c_str(), describe(cpu_features()).c_str(),
                 kernels.empty() ? "reference kernels" : kernels.c_str());
+    if (!roofs.empty()) {
+      std::string line;
+      for (const auto& [p, roof] : roofs) line += cat(line.empty() ? "" : ", ", precision_name(p), " ", static_cast<int>(roof));
+      std::printf("roof (a oneDNN 1024^3 matrix product on %d thread%s, GFLOP/s): %s; this %s run reaches %.0f%% of "
+                  "the %s roof\n",
+                  network.threads(), network.threads() == 1 ? "" : "s", line.c_str(), precision.c_str(),
+                  own_roof > 0 ? 100.0 * gflops / own_roof : 0.0, precision.c_str());
+    }
   }
   return 0;
 }
@@ -180,6 +210,8 @@ void add_bench_command(CLI::App& app, std::function<int()>& action) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   command->add_flag("--json", args->json, "print one JSON object");
+  command->add_flag("!--no-roof", args->roof,
+                    "skip measuring the CPU's peak (a oneDNN matrix product per precision, about 0.3 s each)");
   command->callback([args, &action] { action = [args] { return run_bench(*args); }; });
 }
 

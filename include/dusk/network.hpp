@@ -86,6 +86,13 @@ struct NetworkOptions {
 // containers set one (2.5 CPUs -> 3), at least 1.
 int default_threads();
 
+// The practical peak of this CPU's units in `precision` (Fp32, Bf16, Int8)
+// on `threads` threads: GFLOP/s of a oneDNN 1024 x 1024 x 1024 matrix product
+// (best of up to 30 runs, about 0.3 s), a multiply-add counted as two
+// operations as a network's GFLOP/s counts them. 0 when dusk was built
+// without oneDNN or the CPU lacks the unit. What `dusk bench` reads a run against.
+double matmul_roof_gflops(Precision precision, int threads);
+
 // BatchNorm folding constant, as in Darknet's normalize and fuse steps.
 inline constexpr double kBatchNormEpsilon = 1e-5;
 
