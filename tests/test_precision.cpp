@@ -480,13 +480,14 @@ TEST_CASE("int8 convolutions within the derived bound of fp32, on random shapes 
   }
 }
 
-// Convolutions read only by int8 convolutions (directly or through a max
-// pool or a nearest upsample) write s8 at the scale their readers use; with
+// Convolutions read only by int8 convolutions (directly or through max
+// pools, nearest upsamples, concatenations and channel slices) write s8 at
+// the scale their readers use; with
 // DUSK_INT8_CHAIN=0 every layer writes fp32 and each convolution quantizes
 // what it reads. Both compute the same quantization up to rounding ties and
 // the pool's requantization, so the chain must be as close to fp32 as the
 // plain path is. A wrong scale anywhere in the chain would be far off.
-TEST_CASE("int8 chain: s8 between convolutions and through max pools, as close to fp32 as fp32 between them") {
+TEST_CASE("int8 chain: s8 between convolutions and through pools, upsamples and routes, as close to fp32 as fp32 between them") {
   if (!int8_testable()) return;
   const Graph graph = build_graph(parse_cfg(R"([net]
 width=40
@@ -523,6 +524,14 @@ filters=48
 size=1
 activation=swish
 
+[route]
+layers=-1,1
+
+[route]
+layers=-1
+groups=2
+group_id=1
+
 [convolutional]
 filters=16
 size=1
@@ -533,14 +542,14 @@ activation=linear
   const auto calibration = calibrate(graph, weights, inputs);
   const Network fp32(graph, weights, with_precision(Precision::Fp32));
   for (const Tensor& input : inputs) {
-    const Tensor exact = fp32.forward(input, {6}).front();
+    const Tensor exact = fp32.forward(input, {8}).front();
     const Network chained(graph, weights, with_precision(Precision::Int8, 2, calibration));
-    const Tensor chain = chained.forward(input, {6}).front();
+    const Tensor chain = chained.forward(input, {8}).front();
     Tensor plain;
     {
       const ScopedEnv off("DUSK_INT8_CHAIN", "0");  // the plan is built at the first forward
       const Network unchained(graph, weights, with_precision(Precision::Int8, 2, calibration));
-      plain = unchained.forward(input, {6}).front();
+      plain = unchained.forward(input, {8}).front();
     }
     const test::Difference with_chain = test::compare(chain.data, exact.data);
     const test::Difference without = test::compare(plain.data, exact.data);

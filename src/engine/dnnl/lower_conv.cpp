@@ -69,7 +69,11 @@ bool Builder::feeds_only_int8(const Layer& layer) const {
       const bool max_pool = reader.kind == LayerKind::Maxpool && !reader.as<PoolSpec>().maxpool_depth;
       const bool nearest = reader.kind == LayerKind::Upsample && !reader.as<UpsampleSpec>().downsample &&
                            reader.as<UpsampleSpec>().scale == 1.0f;
-      if (!int8_conv && !((max_pool || nearest) && feeds_only_int8(reader))) return false;
+      // A concatenation is a copy when its inputs share its scale; a channel
+      // slice keeps its source's.
+      const bool route = reader.kind == LayerKind::Route &&
+                         (reader.as<RouteSpec>().groups == 1 || reader.as<RouteSpec>().layers.size() == 1);
+      if (!int8_conv && !((max_pool || nearest || route) && feeds_only_int8(reader))) return false;
       ++readers;
     }
   }
@@ -77,14 +81,16 @@ bool Builder::feeds_only_int8(const Layer& layer) const {
 }
 
 float Builder::s8_output_scale(const Layer& layer) const {
-  const auto calibrated = calibration_->ranges.find(layer.index);
-  if (calibrated != calibration_->ranges.end()) return calibrated->second / 127.0f;
-  // Read only through max pools or upsamples: their readers' scale. Clipping
-  // at it before a max is the same as after (both are monotone).
+  // The largest scale any reader quantizes with: a convolution its
+  // calibrated range of this layer, a pass-through layer its own readers'.
+  // Clipping before a max or a copy is the same as after (both monotone);
+  // a reader that wants a smaller scale requantizes s8 to s8.
   float scale = 0.0f;
   for (const Layer& reader : graph_.layers) {
     for (const int producer : reader.inputs) {
-      if (producer == layer.index) scale = std::max(scale, s8_output_scale(reader));
+      if (producer != layer.index) continue;
+      scale = std::max(scale, reader.kind == LayerKind::Convolutional ? calibration_->ranges.at(layer.index) / 127.0f
+                                                                      : s8_output_scale(reader));
     }
   }
   return scale;

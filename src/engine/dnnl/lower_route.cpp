@@ -16,19 +16,28 @@ bool Builder::build_route(const Layer& layer) {
   }
   if (s.layers.size() == 1) return build_channel_slice(layer);
   if (s.groups != 1) return false;
-  // All in the first input's data type: a bf16 network may route an fp32
-  // head input next to bf16 values.
+  // Read only by int8 convolutions: s8 at the route's scale, each input
+  // quantized to it (a convolution writing at that scale needs nothing).
+  // Otherwise all in the first input's data type: a bf16 network may route
+  // an fp32 head input next to bf16 values.
+  const bool s8 = feeds_only_int8(layer);
+  const float scale = s8 ? s8_output_scale(layer) : 1.0f;
   std::vector<int> sources;
   std::vector<Desc> descs;
-  memory::data_type type = kF32;
+  memory::data_type type = s8 ? memory::data_type::s8 : kF32;
   for (const int producer : s.layers) {
     const int value = value_of(producer);
-    if (sources.empty()) type = plan_.values[static_cast<std::size_t>(value)].desc.data_type();
-    sources.push_back(as_desc(value, with_type(plan_.values[static_cast<std::size_t>(value)].desc, type)));
+    const Desc desc = plan_.values[static_cast<std::size_t>(value)].desc;  // a copy: add_value may reallocate
+    if (sources.empty() && !s8) type = desc.data_type();
+    sources.push_back(s8 ? as_quantized(value, with_type(desc, type), scale) : as_desc(value, with_type(desc, type)));
     descs.push_back(plan_.values[static_cast<std::size_t>(sources.back())].desc);
   }
   const Desc dst_desc(dims_of(layer.out), type, tag_of(descs.front()));
-  if (build_concat_by_copies(layer, sources, dst_desc)) return true;
+  const auto mark = [&] {
+    if (s8) s8_scales_.emplace_back(layer_value_[static_cast<std::size_t>(layer.index)], scale);
+    return true;
+  };
+  if (build_concat_by_copies(layer, sources, dst_desc)) return mark();
   dnnl::concat::primitive_desc pd;
   try {
     pd = dnnl::concat::primitive_desc(dst_desc, 1, descs, plan_.engine, attributes());
@@ -40,7 +49,7 @@ bool Builder::build_route(const Layer& layer) {
   for (std::size_t i = 0; i < sources.size(); ++i) args.emplace_back(DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), sources[i]);
   add_primitive(dnnl::concat(pd), pd, args, {}, sources, {dst});
   layer_value_[static_cast<std::size_t>(layer.index)] = dst;
-  return true;
+  return mark();
 }
 
 bool Builder::build_concat_by_copies(const Layer& layer, const std::vector<int>& sources, const Desc& dst_desc) {
@@ -97,6 +106,7 @@ bool Builder::build_channel_slice(const Layer& layer) {
     return false;
   }
   const int dst = add_value(dst_desc, layer.out);
+  if (whole.data_type() == memory::data_type::s8) s8_scales_.emplace_back(dst, scale_of(source));  // a copy of s8
   add_primitive(dnnl::reorder(pd), pd, {{DNNL_ARG_FROM, view}, {DNNL_ARG_TO, dst}}, {}, {view}, {dst});
   layer_value_[static_cast<std::size_t>(layer.index)] = dst;
   return true;
