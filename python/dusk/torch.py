@@ -441,7 +441,7 @@ _WITHOUT_PARAMETERS = {"maxpool": Maxpool, "local_avgpool": LocalAvgpool, "avgpo
                        "activation": Activation, "dropout": Identity, "cost": Identity, "empty": Identity}
 
 
-def _build_layer(layer: Dict, blocks: Dict[str, np.ndarray], source: str) -> _Layer:
+def _build_layer(layer: Dict, blocks: Dict[str, np.ndarray]) -> _Layer:
     kind = layer["kind"]
     if kind in _WITH_PARAMETERS:
         module = _WITH_PARAMETERS[kind](layer, blocks)
@@ -471,7 +471,7 @@ class DarknetModule(nn.Module):
         self.heads = list(graph["heads"])
         self.darknet_header = dict(header)  # major, minor, revision, seen: what save() writes
         self._inputs = [list(layer["inputs"]) for layer in graph["layers"]]
-        self.layers = nn.ModuleList(_build_layer(layer, blocks, graph["source"])
+        self.layers = nn.ModuleList(_build_layer(layer, blocks)
                                     for layer, blocks in zip(graph["layers"], layers))
         readers = [-1] * len(self.layers)
         for index, inputs in enumerate(self._inputs):
