@@ -9,7 +9,6 @@
 #include "cli_common.hpp"
 #include "commands.hpp"
 #include "progress.hpp"
-#include "util/files.hpp"
 
 namespace dusk::cli {
 
@@ -28,11 +27,7 @@ struct AdaptBnArgs {
 
 int run_adapt_bn(const AdaptBnArgs& args) {
   refuse_to_overwrite(args.out, {args.cfg, args.weights});
-  const std::vector<std::string> images = expand_inputs(args.inputs);
-  if (images.empty()) {
-    throw UsageError("no images to adapt on: the directories given hold no image files" +
-                     images_one_level_down(args.inputs.front()));
-  }
+  const std::vector<std::string> images = expand_images(args.inputs, "adapt on");
   AdaptBnOptions options;
   options.batch = args.batch;
   options.momentum = args.momentum;

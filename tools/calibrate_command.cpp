@@ -9,7 +9,6 @@
 #include "cli_common.hpp"
 #include "commands.hpp"
 #include "progress.hpp"
-#include "util/files.hpp"
 
 namespace dusk::cli {
 
@@ -33,8 +32,7 @@ int run_calibrate(const CalibrateArgs& args) {
   }
   if (!(args.percentile > 0 && args.percentile <= 100)) throw UsageError("--percentile must be in (0, 100]");
   refuse_to_overwrite(args.out, {args.cfg, args.weights});
-  const std::vector<std::string> images = expand_inputs(args.inputs);
-  if (images.empty()) throw UsageError("no images to calibrate on: the directories given hold no image files");
+  const std::vector<std::string> images = expand_images(args.inputs, "calibrate on");
   const Size size = parse_size(args.size);
   NetworkOptions options{size.width, size.height, args.threads, Backend::Auto};
   options.precision = Precision::Fp32;  // the ranges of fp32 activations

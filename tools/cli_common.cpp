@@ -148,6 +148,15 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
   return files;
 }
 
+std::vector<std::string> expand_images(const std::vector<std::string>& inputs, const std::string& purpose) {
+  std::vector<std::string> images = expand_inputs(inputs);
+  if (images.empty()) {
+    throw UsageError("no images to " + purpose + ": the directories given hold no image files" +
+                     images_one_level_down(inputs.front()));
+  }
+  return images;
+}
+
 void print_notices(const Network& network) {
   for (const std::string& notice : network.notices()) std::cerr << "dusk: notice: " << notice << "\n";
 }

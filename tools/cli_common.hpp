@@ -50,6 +50,9 @@ std::string in_cli_terms(std::string message);
 // Directories expand to the image files directly in them, sorted; files
 // stay as given (a missing one is reported when read).
 std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs);
+// The same, refusing (UsageError) when no image is left: "no images to
+// <purpose>: ...", naming the subdirectory that holds them when there is one.
+std::vector<std::string> expand_images(const std::vector<std::string>& inputs, const std::string& purpose);
 
 // Builds the graph and reads the weights; WEIGHTS "-" means seeded random ones.
 Network load_network(const std::string& cfg_path, const std::string& weights_path, const NetworkOptions& options,

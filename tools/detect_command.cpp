@@ -236,11 +236,7 @@ int run_detect(const DetectArgs& args) {
 
   std::vector<std::string> images;
   if (!video) {
-    images = expand_inputs(args.inputs);
-    if (images.empty()) {
-      throw UsageError("no images to detect on: the directories given hold no image files" +
-                       images_one_level_down(args.inputs.front()));
-    }
+    images = expand_images(args.inputs, "detect on");
     if (!args.shard.empty()) images = take_shard(images, parse_shard(args.shard));
     check_outputs(args, images);
     if (!args.out_dir.empty()) fs::create_directories(args.out_dir);

@@ -63,7 +63,7 @@ void check_weights_fit(const Graph& graph, const Weights& weights, int layer_cou
     if (layer_count >= 0 && layer.index >= layer_count) break;
     const LayerParams& params = weights.layers[static_cast<std::size_t>(layer.index)];
     for (const BlockSize& block : param_layout(layer)) {
-      const std::size_t size = block_of(params, block.block).size();
+      const std::size_t size = params.block(block.block).size();
       if (static_cast<std::int64_t>(size) != block.floats) {
         throw Error(cat(graph.describe(layer.index), " has ", size, " ", block_name(block.block), " but needs ",
                         block.floats, "; the weights were made for another cfg"));

@@ -1,6 +1,5 @@
 #pragma once
-// Access to a LayerParams block by its kind, and the layout transforms that
-// Darknet applies to stored matrices.
+// The layout transforms that Darknet applies to stored matrices.
 #include <bit>
 
 #include "dusk/weights.hpp"
@@ -8,9 +7,6 @@
 namespace dusk {
 
 static_assert(std::endian::native == std::endian::little, "dusk reads Darknet's little-endian floats directly");
-
-inline std::vector<float>& block_of(LayerParams& params, ParamBlock block) { return params.block(block); }
-inline const std::vector<float>& block_of(const LayerParams& params, ParamBlock block) { return params.block(block); }
 
 // Row-major rows x cols -> cols x rows.
 std::vector<float> transposed(const std::vector<float>& matrix, std::int64_t rows, std::int64_t cols);

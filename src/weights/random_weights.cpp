@@ -46,7 +46,7 @@ Weights random_weights(const Graph& graph, std::uint64_t seed) {
   for (const Layer& layer : graph.layers) {
     LayerParams& params = weights.layers[static_cast<std::size_t>(layer.index)];
     for (const BlockSize& block : param_layout(layer)) {
-      std::vector<float>& values = block_of(params, block.block);
+      std::vector<float>& values = params.block(block.block);
       values.resize(static_cast<std::size_t>(block.floats));
       float low = -0.1f;
       float high = 0.1f;

@@ -147,7 +147,7 @@ Weights read_partial(ByteSource& input, const Graph& graph, const std::string& s
         offset += static_cast<std::uint64_t>(block.floats) * sizeof(float);
         continue;
       }
-      std::vector<float>& values = block_of(params, block.block);
+      std::vector<float>& values = params.block(block.block);
       resize_prefaulted(values, static_cast<std::size_t>(block.floats));
       input.read(offset, values.data(), values.size() * sizeof(float));
       offset += values.size() * sizeof(float);

@@ -40,7 +40,7 @@ std::vector<char> serialize_weights(const Graph& graph, const Weights& weights, 
     if (layer_count >= 0 && layer.index >= layer_count) break;
     const LayerParams& params = weights.layers[static_cast<std::size_t>(layer.index)];
     for (const BlockSize& block : param_layout(layer)) {
-      const std::vector<float>& values = block_of(params, block.block);
+      const std::vector<float>& values = params.block(block.block);
       std::int64_t rows = 0;
       std::int64_t cols = 0;
       if (block.block == ParamBlock::Weights && stored_transposed(layer, header, rows, cols)) {
