@@ -108,8 +108,7 @@ NetworkOptions with_precision(Precision precision, int threads = 2,
 std::shared_ptr<const Calibration> calibrate(const Graph& graph, const Weights& weights,
                                              const std::vector<Tensor>& inputs,
                                              CalibrationMethod method = CalibrationMethod::Max) {
-  const Network fp32(graph, weights, with_precision(Precision::Fp32));
-  Calibrator calibrator(fp32, method);
+  Calibrator calibrator(graph, weights, with_precision(Precision::Fp32), method);
   for (const Tensor& input : inputs) calibrator.add(input);
   return std::make_shared<const Calibration>(calibrator.result(parameter_hash(graph, weights)));
 }
@@ -624,12 +623,18 @@ TEST_CASE("dusk calibrate: deterministic, tied to its weights, int8 mAP@0.5 on c
                        Error);
 
   // Malformed files: one line, with the place.
-  const std::string bad = dir.write("bad.calib", "dusk-calibration 1\nweights fnv1a64:0011223344556677\n7 -3\n");
+  const std::string bad = dir.write("bad.calib", "dusk-calibration 2\nweights fnv1a64:0011223344556677\n7 -3\n");
   CHECK_THROWS_WITH_AS(read_calibration(bad), doctest::Contains("bad.calib:3"), Error);
   const std::string future = dir.write("future.calib", "dusk-calibration 9\n");
-  CHECK_THROWS_WITH_AS(read_calibration(future), doctest::Contains("version 9"), Error);
-  const std::string head = "dusk-calibration 1\nweights fnv1a64:0011223344556677\n";
-  CHECK_THROWS_WITH_AS(parse_calibration("dusk-calibration 1\nweights fnv1a64:00112233445566zz\n", "x.calib"),
+  CHECK_THROWS_WITH_AS(read_calibration(future), doctest::Contains("version 9 is newer"), Error);
+  // Version 1 (before the convolution output intervals): refused, saying what to do.
+  CHECK_THROWS_WITH_AS(parse_calibration("dusk-calibration 1\nweights fnv1a64:0011223344556677\n", "old.calib"),
+                       doctest::Contains("old.calib:1: calibration format version 1 is older than the one this dusk "
+                                         "reads (2: it adds each convolution's output interval); make the file again "
+                                         "with dusk calibrate"),
+                       Error);
+  const std::string head = "dusk-calibration 2\nweights fnv1a64:0011223344556677\n";
+  CHECK_THROWS_WITH_AS(parse_calibration("dusk-calibration 2\nweights fnv1a64:00112233445566zz\n", "x.calib"),
                        doctest::Contains("x.calib:2: 'weights' must be fnv1a64: and 16 hex digits"), Error);
   CHECK_THROWS_WITH_AS(parse_calibration(head + "input 0x320\n", "x.calib"), doctest::Contains("x.calib:3: 'input'"),
                        Error);
@@ -638,6 +643,15 @@ TEST_CASE("dusk calibrate: deterministic, tied to its weights, int8 mAP@0.5 on c
   CHECK_THROWS_WITH_AS(parse_calibration(head + "4 1\n4 2\n", "x.calib"), doctest::Contains("listed twice"), Error);
   const std::string whole = head + "input 320x320\nmethod max\nimages 3\n";
   CHECK(parse_calibration(whole + "-1 1.5\n4 2\n", "x.calib").ranges == std::map<int, float>{{-1, 1.5f}, {4, 2.f}});
+  const Calibration outputs = parse_calibration(whole + "-1 1.5\noutput 4 -2.5 3\n", "x.calib");
+  REQUIRE(outputs.conv_outputs.count(4) == 1);
+  CHECK(outputs.conv_outputs.at(4).lowest == -2.5f);
+  CHECK(outputs.conv_outputs.at(4).highest == 3.f);
+  CHECK(parse_calibration(format_calibration(outputs), "y.calib").conv_outputs.at(4).lowest == -2.5f);
+  CHECK_THROWS_WITH_AS(parse_calibration(whole + "output 4 3 -2.5\n", "x.calib"),
+                       doctest::Contains("x.calib:6: 'output 4 3 -2.5' is not 'output', a layer and its lowest"), Error);
+  CHECK_THROWS_WITH_AS(parse_calibration(whole + "output 4 1 2\noutput 4 1 2\n", "x.calib"),
+                       doctest::Contains("the output of layer 4 is listed twice"), Error);
   CHECK_THROWS_WITH_AS(parse_calibration(head + "input 320x320\nmethod max\n-1 1.5\n", "x.calib"),
                        doctest::Contains("x.calib: no 'images' line"), Error);
   const std::string huge = dir.file("huge.calib");

@@ -35,14 +35,15 @@ int run_calibrate(const CalibrateArgs& args) {
   const std::vector<std::string> images = expand_images(args.inputs, "calibrate on");
   const Size size = parse_size(args.size);
   NetworkOptions options{size.width, size.height, args.threads, Backend::Auto};
-  options.precision = Precision::Fp32;  // the ranges of fp32 activations
-  const Network network = load_network(args.cfg, args.weights, options);
+  const Graph graph = load_graph(args.cfg, GraphOptions{size.width, size.height});
+  print_warnings(graph.warnings);
   // "-": the seeded random weights every command makes from "-" (benchmarks).
-  const std::uint64_t hash = args.weights == "-" ? parameter_hash(network.graph(), random_weights(network.graph(), 1))
-                                                 : parameter_hash(network.graph(), args.weights);
+  const Weights weights = args.weights == "-" ? random_weights(graph, 1) : read_weights(args.weights, graph);
+  print_warnings(weights.warnings);
+  const std::uint64_t hash = args.weights == "-" ? parameter_hash(graph, weights) : parameter_hash(graph, args.weights);
   const CalibrationMethod method = args.method == "max" ? CalibrationMethod::Max : CalibrationMethod::Percentile;
-  Calibrator calibrator(network, method, args.percentile);
-  const Shape shape = network.input_shape();
+  Calibrator calibrator(graph, weights, options, method, args.percentile);
+  const Shape shape = calibrator.input_shape();
   Progress progress("images", static_cast<std::int64_t>(images.size()));
   const auto start = std::chrono::steady_clock::now();
   std::size_t done = 0;
@@ -58,8 +59,9 @@ int run_calibrate(const CalibrateArgs& args) {
   const Calibration calibration = calibrator.result(hash);
   write_calibration(args.out, calibration);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::fprintf(stderr, "dusk: calibrate: %zu images in %.1f s, %zu tensors (%s), wrote %s\n", done, seconds,
-               calibration.ranges.size(), args.method.c_str(), args.out.c_str());
+  std::fprintf(stderr, "dusk: calibrate: %zu images in %.1f s, %zu tensors and %zu convolution outputs (%s), wrote %s\n",
+               done, seconds, calibration.ranges.size(), calibration.conv_outputs.size(), args.method.c_str(),
+               args.out.c_str());
   return 0;
 }
 

@@ -10,8 +10,13 @@
 //   method max | method percentile <P>
 //   images <N>
 //   <layer> <range>                   (one line per tensor; layer -1 is the network input)
+//   output <layer> <lowest> <highest> (one line per convolution: its output before the activation)
 // A tensor's int8 scale is range / 127 (symmetric, per tensor); a kernel's is
-// its output channel's largest |w| / 127, computed at load.
+// its output channel's largest |w| / 127, computed at load. The engine reads
+// the ranges; `dusk export --int8` also quantizes each int8 convolution's
+// result before its activation, as ONNX Runtime's integer kernels need, and
+// takes that interval from the output lines (version 2; version 1 files
+// lack them and are refused).
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -22,7 +27,7 @@
 
 namespace dusk {
 
-inline constexpr int kCalibrationVersion = 1;
+inline constexpr int kCalibrationVersion = 2;
 
 enum class CalibrationMethod {
   Max,         // the largest |x| seen: nothing clips, small values get coarse steps
@@ -37,6 +42,11 @@ struct Calibration {
   double percentile = 99.99;
   int images = 0;
   std::map<int, float> ranges;  // layer index (-1: the network input) -> |x| that maps to 127
+  struct Interval {
+    float lowest = 0;
+    float highest = 0;
+  };
+  std::map<int, Interval> conv_outputs;  // convolution layer -> its output before the activation
 };
 
 // FNV-1a (64-bit) over the parameter bytes as a .weights file stores them
@@ -57,18 +67,37 @@ std::string format_calibration(const Calibration& calibration);
 // The layers whose outputs an int8 convolution of `graph` reads (-1: the input).
 std::vector<int> calibrated_layers(const Graph& graph);
 
+// Per layer: whether int8 runs it as an int8 convolution. Not grouped
+// (depthwise) convolutions, whose few terms per output have no sum to average
+// the rounding out, nor those that feed a detection head, nor one whose input
+// `calibration` has no range for. The engine and the int8 ONNX export both ask this.
+std::vector<bool> int8_convolutions(const Graph& graph, const Calibration& calibration);
+
+// Per layer: the int8 scale at which its output may travel as 8-bit data, or
+// 0 where it stays float. A layer qualifies when every layer that reads it is
+// an int8 convolution, or a max pool, nearest upsample, concatenation or
+// channel slice that qualifies itself (these commute with quantization), and
+// it is not in `float_outputs` (outputs the caller wants as floats; empty: none).
+// Its scale is the largest any reader quantizes with: clipping before a max
+// or a copy is the same as after, and a reader wanting a smaller scale requantizes.
+std::vector<float> int8_output_scales(const Graph& graph, const Calibration& calibration,
+                                      const std::vector<bool>& float_outputs = {});
+
 // Collects ranges over any number of inputs, then gives the Calibration.
-// The same inputs in the same order give the same file, bit for bit.
+// The same inputs in the same order give the same file, bit for bit. It runs
+// `graph` and `weights` in fp32 on `options`' backend and threads, each
+// convolution's activation split off so that its output before it is seen too.
 class Calibrator {
  public:
-  Calibrator(const Network& network, CalibrationMethod method, double percentile = 99.99);
+  Calibrator(const Graph& graph, const Weights& weights, NetworkOptions options, CalibrationMethod method,
+             double percentile = 99.99);
   ~Calibrator();
+  Shape input_shape() const;
   void add(const Tensor& input);
   Calibration result(std::uint64_t weights_hash) const;
 
  private:
   struct State;
-  const Network& network_;
   std::unique_ptr<State> state_;
 };
 

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "dusk/error.hpp"
+#include "engine/split_activations.hpp"
 #include "util/files.hpp"
 #include "util/text.hpp"
 
@@ -107,6 +108,13 @@ std::string format_calibration(const Calibration& c) {
     std::snprintf(line, sizeof line, "%d %.9g\n", layer, static_cast<double>(range));
     out << line;
   }
+  if (!c.conv_outputs.empty()) out << "# output, a convolution, then its lowest and highest value before the activation\n";
+  for (const auto& [layer, interval] : c.conv_outputs) {
+    char line[96];
+    std::snprintf(line, sizeof line, "output %d %.9g %.9g\n", layer, static_cast<double>(interval.lowest),
+                  static_cast<double>(interval.highest));
+    out << line;
+  }
   return out.str();
 }
 
@@ -140,8 +148,13 @@ Calibration parse_calibration(const std::string& text, const std::string& name) 
     if (!seen_version) {
       int version = 0;
       if (key != "dusk-calibration" || !(fields >> version)) fail("not a dusk calibration file");
-      if (version != kCalibrationVersion) {
-        fail(cat("calibration format version ", version, " is not the one this dusk reads (", kCalibrationVersion, ")"));
+      if (version < kCalibrationVersion) {
+        fail(cat("calibration format version ", version, " is older than the one this dusk reads (", kCalibrationVersion,
+                 ": it adds each convolution's output interval)"));
+      }
+      if (version > kCalibrationVersion) {
+        fail(cat("calibration format version ", version, " is newer than the one this dusk reads (", kCalibrationVersion,
+                 "); use the dusk that made it, or"));
       }
       seen_version = true;
     } else if (key == "weights") {
@@ -171,6 +184,15 @@ Calibration parse_calibration(const std::string& text, const std::string& name) 
     } else if (key == "images") {
       if (!(fields >> c.images) || c.images < 1) fail("'images' must be a positive count");
       seen_images = true;
+    } else if (key == "output") {
+      int layer = 0;
+      Calibration::Interval interval;
+      std::string rest;
+      if (!(fields >> layer >> interval.lowest >> interval.highest) || (fields >> rest) || layer < 0 ||
+          !std::isfinite(interval.lowest) || !std::isfinite(interval.highest) || interval.lowest > interval.highest) {
+        fail(cat("'", printable(line), "' is not 'output', a layer and its lowest and highest value"));
+      }
+      if (!c.conv_outputs.emplace(layer, interval).second) fail(cat("the output of layer ", layer, " is listed twice"));
     } else {
       int layer = 0;
       float range = 0;
@@ -200,79 +222,203 @@ std::vector<int> calibrated_layers(const Graph& graph) {
   return {layers.begin(), layers.end()};
 }
 
-struct Calibrator::State {
-  CalibrationMethod method;
-  double percentile;
-  std::vector<int> layers;      // calibrated_layers, -1 first when present
-  std::vector<float> largest;   // per entry of `layers`
-  std::vector<std::vector<std::uint64_t>> histograms;
-  std::vector<std::uint64_t> zeros;
-  int images = 0;
+std::vector<bool> int8_convolutions(const Graph& graph, const Calibration& calibration) {
+  std::vector<bool> int8(graph.layers.size(), false);
+  for (const Layer& layer : graph.layers) {
+    int8[static_cast<std::size_t>(layer.index)] = layer.kind == LayerKind::Convolutional &&
+                                                  layer.as<ConvSpec>().groups == 1 &&
+                                                  calibration.ranges.count(layer.inputs.front()) > 0;
+  }
+  for (const int head : graph.head_layers()) {
+    for (const int producer : graph.layers[static_cast<std::size_t>(head)].inputs) {
+      if (producer >= 0) int8[static_cast<std::size_t>(producer)] = false;
+    }
+  }
+  return int8;
+}
 
-  void record(std::size_t at, const std::vector<float>& values) {
-    for (const float v : values) {
-      const float magnitude = std::fabs(v);
-      if (!(magnitude > 0)) {
-        ++zeros[at];
-        continue;
+std::vector<float> int8_output_scales(const Graph& graph, const Calibration& calibration,
+                                      const std::vector<bool>& float_outputs) {
+  const std::vector<bool> int8 = int8_convolutions(graph, calibration);
+  std::vector<std::vector<int>> readers(graph.layers.size());
+  for (const Layer& reader : graph.layers) {
+    for (const int producer : reader.inputs) {
+      if (producer >= 0) readers[static_cast<std::size_t>(producer)].push_back(reader.index);
+    }
+  }
+  std::vector<float> scales(graph.layers.size(), 0.0f);
+  for (auto layer = graph.layers.rbegin(); layer != graph.layers.rend(); ++layer) {  // readers come later
+    const std::size_t at = static_cast<std::size_t>(layer->index);
+    if (at < float_outputs.size() && float_outputs[at]) continue;
+    float scale = 0.0f;
+    for (const int index : readers[at]) {
+      const Layer& reader = graph.layers[static_cast<std::size_t>(index)];
+      const bool max_pool = reader.kind == LayerKind::Maxpool && !reader.as<PoolSpec>().maxpool_depth;
+      const bool nearest = reader.kind == LayerKind::Upsample && !reader.as<UpsampleSpec>().downsample &&
+                           reader.as<UpsampleSpec>().scale == 1.0f;
+      // A concatenation is a copy when its inputs share its scale; a channel slice keeps its source's.
+      const bool route = reader.kind == LayerKind::Route &&
+                         (reader.as<RouteSpec>().groups == 1 || reader.as<RouteSpec>().layers.size() == 1);
+      const float wanted = int8[static_cast<std::size_t>(index)] ? calibration.ranges.at(layer->index) / 127.0f
+                           : max_pool || nearest || route        ? scales[static_cast<std::size_t>(index)]
+                                                                 : 0.0f;
+      if (wanted == 0.0f) {
+        scale = 0.0f;
+        break;
       }
-      largest[at] = std::max(largest[at], magnitude);
-      if (method == CalibrationMethod::Percentile) ++histograms[at][static_cast<std::size_t>(bin_of(magnitude))];
+      scale = std::max(scale, wanted);
+    }
+    scales[at] = scale;
+  }
+  return scales;
+}
+
+namespace {
+
+// One tensor's values as calibration sees them: the largest magnitude on
+// each side and, for the percentile method, log histograms of each side.
+struct Tally {
+  float largest_positive = 0;
+  float largest_negative = 0;  // a magnitude
+  std::uint64_t zeros = 0;
+  std::vector<std::uint64_t> positive, negative;
+
+  explicit Tally(bool histograms)
+      : positive(histograms ? kBins : 0, 0), negative(histograms ? kBins : 0, 0) {}
+
+  void record(const std::vector<float>& values) {
+    const bool histograms = !positive.empty();
+    for (const float v : values) {
+      if (v > 0) {
+        largest_positive = std::max(largest_positive, v);
+        if (histograms) ++positive[static_cast<std::size_t>(bin_of(v))];
+      } else if (v < 0) {
+        largest_negative = std::max(largest_negative, -v);
+        if (histograms) ++negative[static_cast<std::size_t>(bin_of(-v))];
+      } else {
+        ++zeros;  // NaN too: it has no magnitude to measure
+      }
     }
   }
 
-  float range(std::size_t at) const {
-    double range = largest[at];
-    if (method == CalibrationMethod::Percentile) {
-      std::uint64_t total = zeros[at];
-      for (const std::uint64_t count : histograms[at]) total += count;
-      const double wanted = percentile / 100.0 * static_cast<double>(total);
-      double seen = static_cast<double>(zeros[at]);
-      for (int bin = 0; bin < kBins && seen < wanted; ++bin) {
-        seen += static_cast<double>(histograms[at][static_cast<std::size_t>(bin)]);
-        if (seen >= wanted) range = std::min(range, bin_top(bin));
-      }
-    }
-    return range > 0 ? static_cast<float>(range) : 1.0f;  // an all-zero tensor: any scale is exact
+  std::uint64_t total() const {
+    std::uint64_t count = zeros;
+    for (const std::uint64_t c : positive) count += c;
+    for (const std::uint64_t c : negative) count += c;
+    return count;
   }
 };
 
-Calibrator::Calibrator(const Network& network, CalibrationMethod method, double percentile)
-    : network_(network), state_(std::make_unique<State>()) {
-  state_->method = method;
-  state_->percentile = percentile;
-  state_->layers = calibrated_layers(network.graph());
-  const std::size_t n = state_->layers.size();
-  state_->largest.assign(n, 0.f);
-  state_->zeros.assign(n, 0);
-  state_->histograms.assign(n, std::vector<std::uint64_t>(method == CalibrationMethod::Percentile ? kBins : 0, 0));
+// The smallest bin top that leaves at most `allowed` values of `histogram`
+// above it, capped by the largest value seen.
+double tail_bound(const std::vector<std::uint64_t>& histogram, double allowed, double largest) {
+  double beyond = 0;
+  for (int bin = kBins - 1; bin >= 0; --bin) {
+    beyond += static_cast<double>(histogram[static_cast<std::size_t>(bin)]);
+    if (beyond > allowed) return std::min(largest, bin_top(bin));
+  }
+  return 0;
+}
+
+}  // namespace
+
+struct Calibrator::State {
+  CalibrationMethod method;
+  double percentile;
+  Shape input;
+  std::unique_ptr<Network> network;  // fp32, activations split off (split_activations)
+  std::vector<int> keep;             // what a pass keeps: layers of the split graph
+  std::vector<int> layers;           // calibrated_layers of the original graph, -1 first when present
+  std::vector<int> convolutions;     // every convolution of the original graph
+  std::vector<int> layer_at, conv_at;  // their positions in `keep` (-1: the network input)
+  std::vector<Tally> ranges, outputs;
+  int images = 0;
+
+  int kept(int split_layer) {
+    if (split_layer < 0) return -1;
+    for (std::size_t at = 0; at < keep.size(); ++at) {
+      if (keep[at] == split_layer) return static_cast<int>(at);
+    }
+    keep.push_back(split_layer);
+    return static_cast<int>(keep.size()) - 1;
+  }
+
+  // The magnitude that maps to 127: the largest, or the percentile of |x| over all values.
+  float range(const Tally& t) const {
+    double range = std::max(t.largest_positive, t.largest_negative);
+    if (method == CalibrationMethod::Percentile) {
+      std::vector<std::uint64_t> magnitudes(t.positive);
+      for (std::size_t bin = 0; bin < magnitudes.size(); ++bin) magnitudes[bin] += t.negative[bin];
+      range = tail_bound(magnitudes, allowed(t), range);
+    }
+    return range > 0 ? static_cast<float>(range) : 1.0f;  // an all-zero tensor: any scale is exact
+  }
+
+  Calibration::Interval interval(const Tally& t) const {
+    double highest = t.largest_positive, lowest = t.largest_negative;
+    if (method == CalibrationMethod::Percentile) {
+      highest = tail_bound(t.positive, allowed(t), highest);
+      lowest = tail_bound(t.negative, allowed(t), lowest);
+    }
+    return {static_cast<float>(-lowest), static_cast<float>(highest)};
+  }
+
+  // Values the percentile lets clip, as a count.
+  double allowed(const Tally& t) const { return (1.0 - percentile / 100.0) * static_cast<double>(t.total()); }
+};
+
+Calibrator::Calibrator(const Graph& graph, const Weights& weights, NetworkOptions options, CalibrationMethod method,
+                       double percentile)
+    : state_(std::make_unique<State>()) {
+  State& s = *state_;
+  s.method = method;
+  s.percentile = percentile;
+  s.input = graph.input;
+  SplitActivations split = split_activations(graph, weights);
+  options.precision = Precision::Fp32;  // the ranges of fp32 activations
+  options.calibration = nullptr;
+  s.network = std::make_unique<Network>(std::move(split.graph), std::move(split.weights), options);
+  const bool histograms = method == CalibrationMethod::Percentile;
+  s.layers = calibrated_layers(graph);
+  for (const int layer : s.layers) {
+    s.layer_at.push_back(layer < 0 ? -1 : s.kept(split.output_of[static_cast<std::size_t>(layer)]));
+    s.ranges.emplace_back(histograms);
+  }
+  for (const Layer& layer : graph.layers) {
+    if (layer.kind != LayerKind::Convolutional) continue;
+    s.convolutions.push_back(layer.index);
+    s.conv_at.push_back(s.kept(split.raw_output_of[static_cast<std::size_t>(layer.index)]));
+    s.outputs.emplace_back(histograms);
+  }
 }
 
 Calibrator::~Calibrator() = default;
 
+Shape Calibrator::input_shape() const { return state_->input; }
+
 void Calibrator::add(const Tensor& input) {
-  std::vector<int> keep;
-  for (const int layer : state_->layers) {
-    if (layer >= 0) keep.push_back(layer);
-  }
-  const std::vector<Tensor> outputs = keep.empty() ? std::vector<Tensor>{} : network_.forward(input, keep);
-  std::size_t next_output = 0;
-  for (std::size_t at = 0; at < state_->layers.size(); ++at) {
-    state_->record(at, state_->layers[at] < 0 ? input.data : outputs[next_output++].data);
-  }
-  ++state_->images;
+  State& s = *state_;
+  const std::vector<Tensor> kept = s.keep.empty() ? std::vector<Tensor>{} : s.network->forward(input, s.keep);
+  const auto values = [&](int at) -> const std::vector<float>& {
+    return at < 0 ? input.data : kept[static_cast<std::size_t>(at)].data;
+  };
+  for (std::size_t i = 0; i < s.layers.size(); ++i) s.ranges[i].record(values(s.layer_at[i]));
+  for (std::size_t i = 0; i < s.convolutions.size(); ++i) s.outputs[i].record(values(s.conv_at[i]));
+  ++s.images;
 }
 
 Calibration Calibrator::result(std::uint64_t weights_hash) const {
-  if (state_->images == 0) throw Error("calibration needs at least one image");
+  const State& s = *state_;
+  if (s.images == 0) throw Error("calibration needs at least one image");
   Calibration c;
   c.weights_hash = weights_hash;
-  c.width = network_.input_shape().w;
-  c.height = network_.input_shape().h;
-  c.method = state_->method;
-  c.percentile = state_->percentile;
-  c.images = state_->images;
-  for (std::size_t at = 0; at < state_->layers.size(); ++at) c.ranges[state_->layers[at]] = state_->range(at);
+  c.width = s.input.w;
+  c.height = s.input.h;
+  c.method = s.method;
+  c.percentile = s.percentile;
+  c.images = s.images;
+  for (std::size_t i = 0; i < s.layers.size(); ++i) c.ranges[s.layers[i]] = s.range(s.ranges[i]);
+  for (std::size_t i = 0; i < s.convolutions.size(); ++i) c.conv_outputs[s.convolutions[i]] = s.interval(s.outputs[i]);
   return c;
 }
 

@@ -19,14 +19,14 @@ std::vector<memory::data_type> Builder::convolution_types(const Graph& graph, Pr
                                 : precision == Precision::Int8 ? memory::data_type::s8
                                                                : kF32;
   std::vector<memory::data_type> types(graph.layers.size(), low);
-  // int8 needs the range of what the layer reads. Grouped (depthwise)
-  // convolutions stay fp32: on yolo-fastest their int8 kernels were slower
-  // (3.67 vs 3.15 ms a pass) and cost 1.7 points of mAP, their few terms per
-  // output having no sum to average the rounding out.
-  for (const Layer& layer : graph.layers) {
-    if (low != memory::data_type::s8 || layer.kind != LayerKind::Convolutional) continue;
-    const bool calibrated = calibration != nullptr && calibration->ranges.count(layer.inputs.front()) > 0;
-    if (!calibrated || layer.as<ConvSpec>().groups > 1) types[static_cast<std::size_t>(layer.index)] = kF32;
+  if (low == memory::data_type::s8) {
+    // Which convolutions run int8 is calibration.hpp's rule, shared with the int8 ONNX export.
+    const std::vector<bool> int8 = calibration ? int8_convolutions(graph, *calibration)
+                                               : std::vector<bool>(graph.layers.size(), false);
+    for (const Layer& layer : graph.layers) {
+      if (!int8[static_cast<std::size_t>(layer.index)]) types[static_cast<std::size_t>(layer.index)] = kF32;
+    }
+    return types;
   }
   for (const int head : graph.head_layers()) {
     for (const int producer : graph.layers[static_cast<std::size_t>(head)].inputs) {
@@ -51,49 +51,6 @@ const Layer* Builder::fusable_shortcut(const Layer& layer) const {
   if (graph_.layers[static_cast<std::size_t>(spec.from.front())].out != layer.out) return nullptr;
   if (readers_[static_cast<std::size_t>(layer.index)] != 1) return nullptr;
   return &shortcut;
-}
-
-bool Builder::feeds_only_int8(const Layer& layer) const {
-  // DUSK_INT8_CHAIN=0 writes fp32 between all layers, as before the chain
-  // existed: what tests and benchmarks compare against.
-  const char* setting = std::getenv("DUSK_INT8_CHAIN");
-  if ((setting != nullptr && std::string(setting) == "0") || kept_[static_cast<std::size_t>(layer.index)]) return false;
-  int readers = 0;
-  for (const Layer& reader : graph_.layers) {
-    for (const int producer : reader.inputs) {
-      if (producer != layer.index) continue;
-      // Max pooling and nearest upsampling commute with quantization, so
-      // they pass s8 through at its scale.
-      const bool int8_conv = reader.kind == LayerKind::Convolutional &&
-                             conv_type_[static_cast<std::size_t>(reader.index)] == memory::data_type::s8;
-      const bool max_pool = reader.kind == LayerKind::Maxpool && !reader.as<PoolSpec>().maxpool_depth;
-      const bool nearest = reader.kind == LayerKind::Upsample && !reader.as<UpsampleSpec>().downsample &&
-                           reader.as<UpsampleSpec>().scale == 1.0f;
-      // A concatenation is a copy when its inputs share its scale; a channel
-      // slice keeps its source's.
-      const bool route = reader.kind == LayerKind::Route &&
-                         (reader.as<RouteSpec>().groups == 1 || reader.as<RouteSpec>().layers.size() == 1);
-      if (!int8_conv && !((max_pool || nearest || route) && feeds_only_int8(reader))) return false;
-      ++readers;
-    }
-  }
-  return readers > 0;
-}
-
-float Builder::s8_output_scale(const Layer& layer) const {
-  // The largest scale any reader quantizes with: a convolution its
-  // calibrated range of this layer, a pass-through layer its own readers'.
-  // Clipping before a max or a copy is the same as after (both monotone);
-  // a reader that wants a smaller scale requantizes s8 to s8.
-  float scale = 0.0f;
-  for (const Layer& reader : graph_.layers) {
-    for (const int producer : reader.inputs) {
-      if (producer != layer.index) continue;
-      scale = std::max(scale, reader.kind == LayerKind::Convolutional ? calibration_->ranges.at(layer.index) / 127.0f
-                                                                      : s8_output_scale(reader));
-    }
-  }
-  return scale;
 }
 
 bool Builder::build_convolution(const Layer& layer, const Layer* shortcut) {
@@ -125,8 +82,8 @@ bool Builder::build_direct(const Layer& layer, const ConvDesc& conv, const Layer
   const bool activation_fused = append_activation(ops, s.activation);
   // Read only by int8 convolutions: write s8 at their input scale, the
   // activation applied first (a post-op after it divides by the scale).
-  const bool s8_out = int8 && shortcut == nullptr && activation_fused && feeds_only_int8(layer);
-  const float out_scale = s8_out ? s8_output_scale(layer) : 1.0f;
+  const bool s8_out = int8 && shortcut == nullptr && activation_fused && s8_scale_[static_cast<std::size_t>(layer.index)] > 0;
+  const float out_scale = s8_out ? s8_scale_[static_cast<std::size_t>(layer.index)] : 1.0f;
   if (s8_out) ops.append_eltwise(1.0f, algorithm::eltwise_linear, 1.0f / out_scale, 0.0f);
   const Desc dst_any = s8_out ? Desc(conv.dst_any.dims(), memory::data_type::s8, Tag::any) : conv.dst_any;
   dnnl::convolution_forward::primitive_desc pd;

@@ -51,6 +51,29 @@ int Builder::activate_in_place(int value, Activation activation) {
   return value;
 }
 
+// An [activation] layer: a new value, its input left as it was (a plan may
+// keep both, as calibration keeps a convolution's output before its activation).
+bool Builder::build_activation(const Layer& layer) {
+  const std::optional<Eltwise> eltwise = eltwise_for(layer.as<ActivationSpec>().activation);
+  if (!eltwise) return false;
+  const int input = value_of(layer.inputs.front());
+  const Desc desc = with_type(plan_.values[static_cast<std::size_t>(input)].desc, kF32);
+  dnnl::eltwise_forward::primitive_desc pd;
+  try {
+    const dnnl::eltwise_forward::desc op(prop_kind::forward_inference, eltwise->kind, desc, eltwise->alpha,
+                                         eltwise->beta);
+    pd = dnnl::eltwise_forward::primitive_desc(op, attributes(), plan_.engine);
+  } catch (const dnnl::error&) {
+    return false;
+  }
+  if (is_reference_impl(pd)) return false;
+  const int src = as_desc(input, desc);
+  const int dst = add_value(desc, layer.out);
+  add_primitive(dnnl::eltwise_forward(pd), pd, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}}, {}, {src}, {dst});
+  layer_value_[static_cast<std::size_t>(layer.index)] = dst;
+  return true;
+}
+
 bool Builder::build_shortcut(const Layer& layer) {
   const ShortcutSpec& s = layer.as<ShortcutSpec>();
   if (s.from.size() != 1 || s.weights_type != ShortcutWeights::None ||

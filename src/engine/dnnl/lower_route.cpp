@@ -20,8 +20,8 @@ bool Builder::build_route(const Layer& layer) {
   // quantized to it (a convolution writing at that scale needs nothing).
   // Otherwise all in the first input's data type: a bf16 network may route
   // an fp32 head input next to bf16 values.
-  const bool s8 = feeds_only_int8(layer);
-  const float scale = s8 ? s8_output_scale(layer) : 1.0f;
+  const bool s8 = s8_scale_[static_cast<std::size_t>(layer.index)] > 0;
+  const float scale = s8 ? s8_scale_[static_cast<std::size_t>(layer.index)] : 1.0f;
   std::vector<int> sources;
   std::vector<Desc> descs;
   memory::data_type type = s8 ? memory::data_type::s8 : kF32;

@@ -3,6 +3,8 @@
 #include "engine/dnnl/plan_builder.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 
 #include "dusk/error.hpp"
 #include "util/text.hpp"
@@ -34,6 +36,13 @@ dnnl::primitive_attr attributes(const dnnl::post_ops& ops) {
 
 void Builder::build(const std::vector<int>& keep) {
   for (const int index : keep) kept_[static_cast<std::size_t>(index)] = true;
+  // DUSK_INT8_CHAIN=0 writes fp32 between all layers, as before the chain
+  // existed: what tests and benchmarks compare against.
+  const char* chain = std::getenv("DUSK_INT8_CHAIN");
+  const bool int8 = std::find(conv_type_.begin(), conv_type_.end(), memory::data_type::s8) != conv_type_.end();
+  s8_scale_ = int8 && !(chain != nullptr && std::string(chain) == "0")
+                  ? int8_output_scales(graph_, *calibration_, kept_)
+                  : std::vector<float>(graph_.layers.size(), 0.0f);
   add_value(fast::plain_desc(graph_.input), graph_.input);  // value 0: the network input
   const int last = keep.empty() ? -1 : *std::max_element(keep.begin(), keep.end());
   std::vector<int> plain_output(graph_.layers.size(), -1);
@@ -142,6 +151,7 @@ void Builder::build_layer(const Layer& layer) {
     case LayerKind::Upsample: fast = build_upsample(layer); break;
     case LayerKind::Route: fast = build_route(layer); break;
     case LayerKind::Shortcut: fast = build_shortcut(layer); break;
+    case LayerKind::Activation: fast = build_activation(layer); break;
     case LayerKind::Dropout:
     case LayerKind::Cost:
     case LayerKind::Empty:  // identities share their input's value
@@ -158,7 +168,6 @@ void Builder::build_layer(const Layer& layer) {
     case LayerKind::ScaleChannels:
     case LayerKind::Softmax:
     case LayerKind::Batchnorm:
-    case LayerKind::Activation:
     case LayerKind::Crop:
     case LayerKind::Count:
       break;  // the reference kernels

@@ -119,14 +119,6 @@ class Builder {
                                                                 const Calibration* calibration);
   // The int8 scale of the tensor a convolution reads (range / 127).
   float input_scale(const Layer& layer) const;
-  // True when every layer that reads this one is an int8 convolution, or a
-  // max pool or nearest upsample that feeds only such (and none is an
-  // output): it may then write s8, sparing the fp32 tensor and the
-  // quantizing reorder. DUSK_INT8_CHAIN=0 turns this off.
-  bool feeds_only_int8(const Layer& layer) const;
-  // The scale such a layer writes s8 at: its calibrated range / 127, or, read
-  // only through pass-through layers, the largest scale of their readers.
-  float s8_output_scale(const Layer& layer) const;
   // A [shortcut] right after this convolution that can be fused into it as a
   // binary post-op: it adds one same-shaped tensor, without weights, and is
   // the only reader of the convolution's output.
@@ -146,6 +138,7 @@ class Builder {
   // on the reference kernel when oneDNN has none.
   int activate_in_place(int value, Activation activation);
   bool build_shortcut(const Layer& layer);
+  bool build_activation(const Layer& layer);
 
   // lower_pool.cpp
   bool build_pool(const Layer& layer);
@@ -171,6 +164,10 @@ class Builder {
   std::vector<int> layer_value_;
   std::vector<int> readers_;
   std::vector<bool> kept_;
+  // Per layer: the scale it writes s8 at, 0 for fp32 (int8_output_scales,
+  // outputs kept as fp32), sparing the fp32 tensor and the quantizing
+  // reorder. DUSK_INT8_CHAIN=0 turns this off.
+  std::vector<float> s8_scale_;
   std::vector<std::pair<int, int>> conversions_;
   std::vector<std::tuple<int, float, int>> quantized_;  // value, scale, s8 value
   std::vector<std::pair<int, float>> s8_scales_;  // s8 values convolutions wrote, with their scale
