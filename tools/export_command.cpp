@@ -5,6 +5,7 @@
 
 #include "cli_common.hpp"
 #include "commands.hpp"
+#include "dusk/calibration.hpp"
 #include "dusk/export.hpp"
 #include "util/files.hpp"
 #include "util/text.hpp"
@@ -23,6 +24,8 @@ struct ExportArgs {
   std::string names;
   bool decode = false;
   bool fp16 = false;
+  bool int8 = false;
+  std::string calib;
   bool nms = false;
   float nms_iou = 0.45f;
   float thresh = 0.25f;
@@ -31,6 +34,8 @@ struct ExportArgs {
 int run_export(const ExportArgs& args) {
   refuse_to_overwrite(args.out, {args.cfg, args.weights});
   if (args.batch != "1" && args.batch != "dynamic") throw UsageError("--batch '" + args.batch + "': use 1 or dynamic");
+  if (args.int8 && args.calib.empty()) throw UsageError("--int8 needs --calib FILE (make one with dusk calibrate)");
+  if (!args.int8 && !args.calib.empty()) throw UsageError("--calib is for --int8; add --int8 or leave it out");
   const Size size = parse_size(args.size);
   const Graph graph = load_graph(args.cfg, GraphOptions{size.width, size.height});
   print_warnings(graph.warnings);
@@ -41,6 +46,7 @@ int run_export(const ExportArgs& args) {
   options.dusk_version = DUSK_VERSION;
   options.decode = args.decode || args.nms;
   options.fp16 = args.fp16;
+  if (args.int8) options.int8 = std::make_shared<const Calibration>(read_calibration(args.calib));
   options.nms = args.nms;
   options.nms_iou = args.nms_iou;
   options.score_threshold = args.thresh;
@@ -50,7 +56,7 @@ int run_export(const ExportArgs& args) {
   std::string outputs;
   for (const int h : graph.head_layers()) outputs += cat(outputs.empty() ? "" : ", ", "layer ", h, " ", to_string(graph.layers[static_cast<std::size_t>(h)].out));
   std::fprintf(stderr, "dusk: wrote %s: %.1f MB, %s, opset %d, input %dx%dx%d, heads %s\n", args.out.c_str(),
-               static_cast<double>(bytes.size()) / 1e6, args.fp16 ? "float16" : "float32", args.opset, graph.input.c, graph.input.h, graph.input.w,
+               static_cast<double>(bytes.size()) / 1e6, args.fp16 ? "float16" : args.int8 ? "int8 QDQ" : "float32", args.opset, graph.input.c, graph.input.h, graph.input.w,
                outputs.c_str());
   return 0;
 }
@@ -69,6 +75,10 @@ void add_export_command(CLI::App& app, std::function<int()>& action) {
   command->add_option("--names", args->names, "class names, one per line, stored in the model's metadata");
   command->add_flag("--decode", args->decode, "add outputs boxes (x1,y1,x2,y2 in input pixels), class_scores, scores, class_ids");
   command->add_flag("--fp16", args->fp16, "weights and computation in float16 (input, heads and decode stay float32)");
+  command->add_flag("--int8", args->int8,
+                    "QuantizeLinear/DequantizeLinear around the convolutions dusk runs in int8, with dusk's scales "
+                    "(ONNX Runtime runs them as QLinearConv); needs --calib");
+  command->add_option("--calib", args->calib, "--int8: calibration file from dusk calibrate, made with these weights");
   command->add_flag("--nms", args->nms,
                     "implies --decode: ONNX NonMaxSuppression per class, output 'selected' (batch, class, box); ONNX "
                     "Runtime runs it, OpenCV 4.6 cannot import it");

@@ -3,6 +3,7 @@
 // parameters written as an ONNX model (protobuf, checked with ONNX's own
 // checker) that computes what dusk computes, so it runs in ONNX Runtime,
 // OpenCV, TensorRT or OpenVINO. Link dusk::dusk_export.
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,8 @@
 #include "dusk/weights.hpp"
 
 namespace dusk {
+
+struct Calibration;  // calibration.hpp
 
 struct OnnxExportOptions {
   int opset = 13;              // 13 to 17
@@ -19,6 +22,15 @@ struct OnnxExportOptions {
   // Weights and the network's computation in float16; the input, the head
   // outputs and the decode tail stay float32 (casts at both ends).
   bool fp16 = false;
+  // int8 as a QDQ model: each convolution dusk runs in int8 (int8_convolutions)
+  // reads its input through QuantizeLinear/DequantizeLinear at the calibrated
+  // scale (uint8, zero point 128: the grid of dusk's symmetric int8), with
+  // int8 kernels per output channel (largest |w| / 127, as dusk's) and int32
+  // biases; its result is quantized before the activation over the calibrated
+  // interval (uint8, asymmetric), which ONNX Runtime needs to run QLinearConv,
+  // and outputs that dusk keeps in int8 are quantized again after it. Needs a
+  // version 2 calibration made with these weights; not with fp16.
+  std::shared_ptr<const Calibration> int8;
   // A tail after the heads: `boxes` [N,K,4] (x1,y1,x2,y2 in pixels of the
   // network input, candidates in Darknet's order: heads, cells row by row,
   // anchors), `class_scores` [N,K,classes] (objectness x class probability,

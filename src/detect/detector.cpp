@@ -136,7 +136,9 @@ std::vector<Candidate> find_candidates(const Network& network, const DetectorOpt
 }  // namespace
 
 Detector::Detector(const std::string& cfg_path, const std::string& weights_path, DetectorOptions options)
-    : Detector(Network::load(cfg_path, weights_path, options.network), std::move(options)) {}
+    // `options` is copied, not moved: the order in which the two arguments are
+    // made is unspecified, and a move first would load without its calibration.
+    : Detector(Network::load(cfg_path, weights_path, options.network), options) {}
 
 Detector::Detector(Network network, DetectorOptions options) : network_(std::move(network)), options_(std::move(options)) {
   check_options(options_);

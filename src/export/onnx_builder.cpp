@@ -99,6 +99,16 @@ std::string GraphBuilder::ints(const std::string& hint, const std::vector<std::i
   return tensor->name();
 }
 
+std::string GraphBuilder::raw(const std::string& hint, int data_type, const void* bytes, std::size_t size,
+                              const std::vector<std::int64_t>& dims) {
+  onnx::TensorProto* tensor = graph_->add_initializer();
+  tensor->set_name(fresh(hint));
+  tensor->set_data_type(data_type);
+  for (const std::int64_t d : dims) tensor->add_dims(d);
+  tensor->set_raw_data(bytes, size);  // little endian, as ONNX stores raw data
+  return tensor->name();
+}
+
 void GraphBuilder::node_to(const std::string& op, const std::vector<std::string>& inputs, const std::string& output,
                            const std::vector<Attribute>& attributes) {
   onnx::NodeProto* node = graph_->add_node();

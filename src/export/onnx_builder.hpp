@@ -37,6 +37,9 @@ class GraphBuilder {
   std::string ints(const std::string& hint, const std::vector<std::int64_t>& values) {
     return ints(hint, values, {static_cast<std::int64_t>(values.size())});
   }
+  // Any other element type (onnx::TensorProto::INT8, UINT8, INT32, ...): `bytes` as stored.
+  std::string raw(const std::string& hint, int data_type, const void* bytes, std::size_t size,
+                  const std::vector<std::int64_t>& dims);
   // Adds a node and returns the name of its (single) output.
   std::string node(const std::string& op, const std::vector<std::string>& inputs, const std::string& hint,
                    const std::vector<Attribute>& attributes = {});

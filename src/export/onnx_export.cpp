@@ -3,14 +3,17 @@
 #include <onnx/checker.h>
 
 #include <limits>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
+#include "dusk/calibration.hpp"
 #include "dusk/error.hpp"
 #include "dusk/export.hpp"
 #include "engine/fold.hpp"
 #include "export/onnx_builder.hpp"
 #include "export/onnx_decode.hpp"
+#include "export/onnx_int8.hpp"
 #include "util/text.hpp"
 
 namespace dusk {
@@ -23,8 +26,9 @@ using I64 = std::vector<std::int64_t>;
 
 class Lowering {
  public:
-  Lowering(const Graph& graph, const Weights& weights, GraphBuilder& b, std::string input)
-      : graph_(graph), weights_(weights), b_(b), input_(std::move(input)) {}
+  Lowering(const Graph& graph, const Weights& weights, GraphBuilder& b, std::string input,
+           onnx_export::Int8Quantizer* int8)
+      : graph_(graph), weights_(weights), b_(b), input_(std::move(input)), int8_(int8) {}
 
   // Returns the name of the layer's output tensor.
   std::string lower(const Layer& layer, const std::vector<std::string>& produced) {
@@ -169,13 +173,17 @@ class Lowering {
   std::string convolution(const Layer& layer, const std::string& x) {
     const ConvSpec& spec = layer.as<ConvSpec>();
     const FoldedLayer folded = fold();
+    const std::vector<onnx_export::Attribute> attributes = {
+        attr("kernel_shape", I64{spec.size, spec.size}), attr("strides", I64{spec.stride_y, spec.stride_x}),
+        attr("pads", I64{spec.pad, spec.pad, spec.pad, spec.pad}), attr("dilations", I64{spec.dilation, spec.dilation}),
+        attr("group", std::int64_t{spec.groups})};
+    if (int8_ != nullptr && int8_->runs_int8(layer.index)) {
+      return int8_->convolution(layer, folded, x, attributes,
+                                [&](const std::string& sums) { return activation(sums, spec.activation); });
+    }
     const std::string w = b_.floats(tag_ + "_w", folded.weights, {spec.filters, layer.in.c / spec.groups, spec.size, spec.size});
     const std::string bias = b_.floats(tag_ + "_b", folded.biases, {spec.filters});
-    const std::string y = b_.node("Conv", {x, w, bias}, tag_,
-                                  {attr("kernel_shape", I64{spec.size, spec.size}), attr("strides", I64{spec.stride_y, spec.stride_x}),
-                                   attr("pads", I64{spec.pad, spec.pad, spec.pad, spec.pad}),
-                                   attr("dilations", I64{spec.dilation, spec.dilation}), attr("group", std::int64_t{spec.groups})});
-    return activation(y, spec.activation);
+    return activation(b_.node("Conv", {x, w, bias}, tag_, attributes), spec.activation);
   }
 
   std::string connected(const Layer& layer, const std::string& x) {
@@ -434,6 +442,7 @@ class Lowering {
   const Weights& weights_;
   GraphBuilder& b_;
   std::string input_;
+  onnx_export::Int8Quantizer* int8_;  // null: float throughout
   int index_ = 0;
   std::string tag_;
 };
@@ -526,7 +535,16 @@ std::string export_onnx(const Graph& graph, const Weights& weights, const OnnxEx
     body_input = builder.node("Cast", {"input"}, "input_half", {onnx_export::attr("to", std::int64_t{onnx::TensorProto::FLOAT16})});
     builder.set_half(true);
   }
-  Lowering lowering(graph, weights, builder, body_input);
+  std::optional<onnx_export::Int8Quantizer> int8;
+  if (options.int8) {
+    if (options.fp16) throw Error("an int8 export computes its float parts in float32; leave out fp16 (--fp16)");
+    if (options.int8->weights_hash != parameter_hash(graph, weights)) {
+      throw Error(cat("the calibration was made with other weights than these for ", graph.source,
+                      "; run dusk calibrate with these weights"));
+    }
+    int8.emplace(graph, *options.int8, builder);
+  }
+  Lowering lowering(graph, weights, builder, body_input, int8 ? &*int8 : nullptr);
   std::vector<std::string> produced;
   for (const Layer& layer : graph.layers) produced.push_back(lowering.lower(layer, produced));
   builder.set_half(false);
@@ -560,7 +578,7 @@ std::string export_onnx(const Graph& graph, const Weights& weights, const OnnxEx
   add_metadata(model, "dusk.source", graph.source);
   add_metadata(model, "dusk.input", cat(graph.input.w, "x", graph.input.h));
   add_metadata(model, "dusk.letterbox", graph.letter_box ? "1" : "0");
-  add_metadata(model, "dusk.precision", options.fp16 ? "fp16" : "fp32");
+  add_metadata(model, "dusk.precision", options.fp16 ? "fp16" : options.int8 ? "int8" : "fp32");
   add_metadata(model, "dusk.heads", head_info.dump());
   if (!options.labels.empty()) add_metadata(model, "dusk.names", nlohmann::json(options.labels).dump());
 

@@ -1,6 +1,8 @@
 // Runs an ONNX model in ONNX Runtime (onnxruntime-node, CPU execution
 // provider) on one float32 input and writes every output's raw data.
-//   node run_onnx.js MODEL.onnx INPUT.f32 N C H W OUT_DIR
+//   node run_onnx.js MODEL.onnx INPUT.f32 N C H W OUT_DIR [OPTIMIZED.onnx]
+// OPTIMIZED.onnx: where to write the model as ONNX Runtime rewrote it (which
+// kernels it chose: QLinearConv for an int8 export).
 // Outputs go to OUT_DIR/<name>.f32 (float32) or <name>.i64 (int64).
 // Prints one JSON object: {"outputs": {"name": {"dims": [...], "type": "float32"}}}.
 const fs = require('fs');
@@ -8,8 +10,10 @@ const path = require('path');
 const ort = require('onnxruntime-node');
 
 async function main() {
-  const [model, input, n, c, h, w, outDir] = process.argv.slice(2);
-  const session = await ort.InferenceSession.create(model, { executionProviders: ['cpu'], intraOpNumThreads: 2 });
+  const [model, input, n, c, h, w, outDir, optimized] = process.argv.slice(2);
+  const options = { executionProviders: ['cpu'], intraOpNumThreads: 2 };
+  if (optimized) options.optimizedModelFilePath = optimized;
+  const session = await ort.InferenceSession.create(model, options);
   const raw = fs.readFileSync(input);
   const data = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
   const dims = [n, c, h, w].map(Number);
