@@ -64,8 +64,11 @@ int main(int argc, char** argv) {
       if (i >= warmup) times.push_back(ms);
     }
     std::sort(times.begin(), times.end());
-    std::printf("{\"cfg\": \"%s\", \"threads\": %d, \"median_ms\": %.3f, \"min_ms\": %.3f, \"max_ms\": %.3f, \"load_ms\": %.1f}\n",
-                cfg.c_str(), threads, times[times.size() / 2], times.front(), times.back(), load_ms);
+    // OpenCV's CPU features line: its baseline, then the ISAs it dispatches to at run time.
+    std::printf("{\"cfg\": \"%s\", \"threads\": %d, \"median_ms\": %.3f, \"min_ms\": %.3f, \"max_ms\": %.3f, \"load_ms\": %.1f, "
+                "\"cpu_features\": \"%s\"}\n",
+                cfg.c_str(), threads, times[times.size() / 2], times.front(), times.back(), load_ms,
+                cv::getCPUFeaturesLine().c_str());
   } catch (const std::exception& error) {
     std::fprintf(stderr, "opencv_bench: %s\n", error.what());
     return 1;
