@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -20,7 +19,6 @@
 #include "progress.hpp"
 #include "dusk/video.hpp"
 #include "util/files.hpp"
-#include "util/ordered_work.hpp"
 #include "util/text.hpp"
 
 namespace dusk::cli {
@@ -270,30 +268,23 @@ int run_detect(const DetectArgs& args) {
   }
 
   // Annotated copies' names depend on the images before them, so they are
-  // chosen up front; the images themselves run on parallel workers.
+  // chosen up front; the images themselves run on the job's workers.
   std::vector<std::string> out_paths(images.size());
   if (!args.out_dir.empty()) {
     std::map<std::string, int> used_names;
     for (std::size_t i = 0; i < images.size(); ++i) out_paths[i] = annotated_path(args.out_dir, images[i], used_names);
   }
-  struct Outcome {
-    std::vector<Detection> detections;
-    double ms = 0;
-    std::string error;
-    int width = 0;
-    int height = 0;
-  };
   // --jsonl: one line per image as it finishes (Darknet's -out object, the
   // image's size, or an error); to a file it goes whole, through a temporary.
   std::string jsonl_text;
-  const auto jsonl_line = [&](std::size_t i, const Outcome& outcome) {
-    nlohmann::ordered_json line = to_json(static_cast<int>(i) + 1, images[i], outcome.detections);
-    if (!outcome.error.empty()) {
+  const auto jsonl_line = [&](const JobItem& item) {
+    nlohmann::ordered_json line = to_json(static_cast<int>(item.index) + 1, images[item.index], item.detections);
+    if (!item.error.empty()) {
       line.erase("objects");
-      line["error"] = outcome.error;
+      line["error"] = item.error;
     } else {
-      line["width"] = outcome.width;
-      line["height"] = outcome.height;
+      line["width"] = item.width;
+      line["height"] = item.height;
     }
     const std::string text = line.dump() + "\n";
     if (args.jsonl == "-") {
@@ -304,94 +295,32 @@ int run_detect(const DetectArgs& args) {
     }
   };
   Progress progress("images", static_cast<std::int64_t>(images.size()));
-  const auto run_start = std::chrono::steady_clock::now();
   nlohmann::ordered_json json = nlohmann::ordered_json::array();
-  int failures = 0;
-  std::size_t total_detections = 0;
-  double total_ms = 0;
-  const auto report = [&](std::size_t i, Outcome&& outcome) {
-    progress.clear();
-    if (!args.jsonl.empty()) jsonl_line(i, outcome);
-    if (!outcome.error.empty()) {
-      std::cerr << "dusk: error: " << outcome.error << "\n";
-      ++failures;
-    } else {
-      total_ms += outcome.ms;
-      total_detections += outcome.detections.size();
-      if (args.jsonl != "-") print_detections(images[i], outcome.detections, outcome.ms);
-      json.push_back(to_json(static_cast<int>(i) + 1, images[i], outcome.detections));
-    }
-    if (images.size() > 1 && i + 1 < images.size()) {
-      progress.restore();
-      progress.update(static_cast<std::int64_t>(i) + 1);
-    }
-  };
-  // Annotated copies are drawn on the original image, after detection.
-  const auto save_annotated = [&](std::size_t i, Image& image, const std::vector<Detection>& detections) {
-    if (out_paths[i].empty()) return;
-    draw_detections(image, detections, classes);
-    const std::string ext = fs::path(out_paths[i]).extension().string();
-    save_image(image, out_paths[i], ext == ".png" ? ImageFormat::Png : ImageFormat::Jpeg);
-  };
-  const auto failure = [&](std::size_t i, const std::exception& error) {
-    if (dynamic_cast<const std::bad_alloc*>(&error) != nullptr) {  // on a worker thread: report it, as for any image
-      return cat(images[i], ": out of memory; try --max-image-pixels or a smaller --size");
-    }
-    return std::string(error.what());
-  };
-  const std::size_t batch = static_cast<std::size_t>(args.batch);
-  const std::size_t chunks = (images.size() + batch - 1) / batch;
-  // Each worker takes a chunk of --batch images: loads them, detects on them
-  // in one pass (a broken image fails alone), draws and saves them.
-  run_in_order<std::vector<Outcome>>(
-      chunks, network.threads(),
-      [&](std::size_t chunk) {
-        const std::size_t first = chunk * batch;
-        std::vector<Outcome> outcomes(std::min(batch, images.size() - first));
-        std::vector<Image> originals(outcomes.size());
-        std::vector<FittedImage> fitted;
-        std::vector<std::size_t> loaded;  // positions in the chunk of the images that loaded
-        for (std::size_t k = 0; k < outcomes.size(); ++k) {
-          try {
-            originals[k] = load_image(images[first + k], args.max_image_pixels);
-            outcomes[k].width = originals[k].w;
-            outcomes[k].height = originals[k].h;
-            if (!tiles) fitted.push_back({detector.fit_to_network(originals[k]), originals[k].w, originals[k].h});
-            if (!tiles && out_paths[first + k].empty()) originals[k] = Image();  // only drawing needs it again
-            loaded.push_back(k);
-          } catch (const std::exception& error) {
-            outcomes[k].error = failure(first + k, error);
-          }
+  JobOptions job;
+  job.batch = args.batch;
+  job.tiles = tiles;
+  if (!args.out_dir.empty()) {  // annotated copies are drawn on the original image, on the workers
+    job.after_detect = [&](const JobItem& item, Image& original) {
+      const std::string& out = out_paths[item.index];
+      if (out.empty()) return;
+      draw_detections(original, item.detections, classes);
+      save_image(original, out, fs::path(out).extension().string() == ".png" ? ImageFormat::Png : ImageFormat::Jpeg);
+    };
+  }
+  const JobSummary done = run_detection_job(
+      detector, image_files(images, args.max_image_pixels), job, [&](JobItem&& item) {
+        progress.clear();
+        if (!args.jsonl.empty()) jsonl_line(item);
+        if (!item.error.empty()) {
+          std::cerr << "dusk: error: " << item.error << "\n";
+        } else {
+          if (args.jsonl != "-") print_detections(images[item.index], item.detections, item.ms);
+          json.push_back(to_json(static_cast<int>(item.index) + 1, images[item.index], item.detections));
         }
-        try {
-          const auto start = std::chrono::steady_clock::now();
-          std::vector<std::vector<Detection>> found;
-          if (tiles) {
-            for (const std::size_t k : loaded) found.push_back(detect_tiled(detector, originals[k], *tiles));
-          } else if (!fitted.empty()) {
-            found = detector.detect_fitted(std::move(fitted));
-          }
-          const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-          for (std::size_t j = 0; j < loaded.size(); ++j) {
-            Outcome& outcome = outcomes[loaded[j]];
-            outcome.detections = std::move(found[j]);
-            outcome.ms = ms / static_cast<double>(loaded.size());  // a batch's time, shared
-          }
-        } catch (const std::exception& error) {
-          for (const std::size_t k : loaded) outcomes[k].error = failure(first + k, error);
-          loaded.clear();
+        if (images.size() > 1 && item.index + 1 < images.size()) {
+          progress.restore();
+          progress.update(static_cast<std::int64_t>(item.index) + 1);
         }
-        for (const std::size_t k : loaded) {
-          try {
-            save_annotated(first + k, originals[k], outcomes[k].detections);
-          } catch (const std::exception& error) {
-            outcomes[k].error = failure(first + k, error);
-          }
-        }
-        return outcomes;
-      },
-      [&](std::size_t chunk, std::vector<Outcome>&& outcomes) {
-        for (std::size_t k = 0; k < outcomes.size(); ++k) report(chunk * batch + k, std::move(outcomes[k]));
       });
   if (!args.json.empty()) {
     const std::string text = json.dump(1) + "\n";
@@ -399,20 +328,19 @@ int run_detect(const DetectArgs& args) {
   }
   if (!args.jsonl.empty() && args.jsonl != "-") write_file_atomic(args.jsonl, jsonl_text.data(), jsonl_text.size());
   progress.clear();
-  const std::size_t succeeded = images.size() - static_cast<std::size_t>(failures);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+  const std::size_t succeeded = done.items - done.failed;
   std::string summary = cat("dusk: ", count_of(static_cast<std::int64_t>(images.size()), "image", "images"));
   if (succeeded == 0) {
     summary += images.size() == 1 ? ", which failed" : ", all failed";
   } else {
     char rates[96];
-    std::snprintf(rates, sizeof rates, "%.1f ms per image, %.1f images/s", total_ms / static_cast<double>(succeeded),
-                  static_cast<double>(images.size()) / std::max(seconds, 1e-9));
-    summary += cat(", ", count_of(static_cast<std::int64_t>(total_detections), "detection", "detections"), ", ", failures,
-                   " failed, ", rates);
+    std::snprintf(rates, sizeof rates, "%.1f ms per image, %.1f images/s", done.detect_ms / static_cast<double>(succeeded),
+                  static_cast<double>(images.size()) / std::max(done.seconds, 1e-9));
+    summary += cat(", ", count_of(static_cast<std::int64_t>(done.detections), "detection", "detections"), ", ",
+                   done.failed, " failed, ", rates);
   }
   std::cerr << summary << "\n";
-  return failures > 0 ? 1 : 0;
+  return done.failed > 0 ? 1 : 0;
 }
 
 }  // namespace

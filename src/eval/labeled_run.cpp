@@ -1,42 +1,32 @@
-// Detection over a labeled list with a small pool of whole-image workers.
+// Detection over a labeled list: a job of scored boxes (run.hpp), the
+// truths attached in input order.
 #include "eval/labeled_run.hpp"
 
-#include "util/ordered_work.hpp"
+#include "dusk/run.hpp"
 
 namespace dusk {
 
 LabeledRun run_labeled(const Detector& detector, const std::vector<LabeledImage>& list, int workers,
                        std::int64_t max_image_pixels, const std::function<void(std::size_t, std::size_t)>& progress) {
-  struct Outcome {
-    std::optional<EvalImage> image;
-    std::string failure;
-  };
+  std::vector<std::string> paths;
+  for (const LabeledImage& image : list) paths.push_back(image.image_path);
+  JobOptions options;
+  options.workers = workers;
+  options.output = JobOutput::ScoredBoxes;
   LabeledRun run;
-  run_in_order<Outcome>(
-      list.size(), workers,
-      [&](std::size_t i) {
-        Outcome outcome;
-        try {
-          const Image image = load_image(list[i].image_path, max_image_pixels);
-          EvalImage result;
-          result.width = image.w;
-          result.height = image.h;
-          result.truths = list[i].truths;
-          result.detections = detector.scored_boxes(image);
-          outcome.image = std::move(result);
-        } catch (const std::exception& error) {  // Error, or bad_alloc for one huge image
-          outcome.failure = error.what();
-        }
-        return outcome;
-      },
-      [&](std::size_t i, Outcome&& outcome) {
-        if (outcome.image) {
-          run.images.push_back(std::move(*outcome.image));
-        } else {
-          run.failures.push_back(std::move(outcome.failure));
-        }
-        if (progress) progress(i + 1, list.size());
-      });
+  run_detection_job(detector, image_files(std::move(paths), max_image_pixels), options, [&](JobItem&& item) {
+    if (item.error.empty()) {
+      EvalImage result;
+      result.width = item.width;
+      result.height = item.height;
+      result.truths = list[item.index].truths;
+      result.detections = std::move(item.scored);
+      run.images.push_back(std::move(result));
+    } else {
+      run.failures.push_back(std::move(item.error));
+    }
+    if (progress) progress(item.index + 1, list.size());
+  });
   return run;
 }
 

@@ -1,0 +1,75 @@
+#pragma once
+// The job layer: many images through one Detector, each image's outcome
+// handed to a sink in input order. The shells that detect on a list
+// (`dusk detect`, `dusk map`, Python's detect(list), the C API's
+// dusk_detect_files) all drive it, so loading, fitting, batching, tiling,
+// per-image errors, the bounded window of images in flight and the worker
+// count are written once.
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dusk/detector.hpp"
+#include "dusk/image.hpp"
+#include "dusk/tiles.hpp"
+
+namespace dusk {
+
+// Where a job's images come from: `count` items, each with a name (for
+// results and messages) and a load, called on a worker thread; a load that
+// throws fails that item alone.
+struct ImageSource {
+  std::size_t count = 0;
+  std::function<std::string(std::size_t)> name;
+  std::function<Image(std::size_t)> load;
+};
+// Image files, each refused above `max_image_pixels`.
+ImageSource image_files(std::vector<std::string> paths, std::int64_t max_image_pixels = kMaxImagePixels);
+// Images already decoded, named by `names` (or "image 1", "image 2", ...).
+ImageSource images_in_memory(std::vector<Image> images, std::vector<std::string> names = {});
+
+enum class JobOutput {
+  Detections,   // thresholded, NMS applied: what Detector::detect returns
+  ScoredBoxes,  // every class of every box above the threshold after NMS: Detector::scored_boxes (mAP ranks these)
+};
+
+struct JobItem {
+  std::size_t index = 0;  // position in the source
+  std::string name;
+  std::vector<Detection> detections;  // JobOutput::Detections
+  std::vector<ScoredBox> scored;      // JobOutput::ScoredBoxes
+  int width = 0;   // the original image
+  int height = 0;
+  double ms = 0;   // detection time; a batch's time is shared among its images
+  std::string error;  // empty when the item worked
+};
+
+struct JobOptions {
+  int batch = 1;                     // images per forward pass; Detections without tiles only
+  std::optional<TileOptions> tiles;  // each image cut into tiles (detect_tiled); not with batch > 1
+  int workers = 0;                   // whole-image workers; 0: the network's thread count
+  JobOutput output = JobOutput::Detections;
+  // Called on the worker once an item is detected, with its original image
+  // (to draw and save it); what it throws becomes the item's error.
+  std::function<void(const JobItem& item, Image& original)> after_detect;
+};
+
+struct JobSummary {
+  std::size_t items = 0;
+  std::size_t failed = 0;
+  std::size_t detections = 0;  // over the items that worked
+  double detect_ms = 0;        // summed JobItem::ms of the items that worked
+  double seconds = 0;          // wall time of the whole job
+};
+
+// Runs every item of `source` and calls `sink` on the calling thread in
+// input order, as soon as an item and all before it are done; at most
+// 2 x workers batches are in flight, so memory stays flat over any length.
+// Throws dusk::Error only for options no item could run with.
+JobSummary run_detection_job(const Detector& detector, const ImageSource& source, const JobOptions& options,
+                             const std::function<void(JobItem&&)>& sink);
+
+}  // namespace dusk

@@ -1,0 +1,143 @@
+// run_detection_job: chunks of `batch` images on ordered workers (run.hpp).
+#include "dusk/run.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <new>
+#include <typeinfo>
+
+#include "dusk/error.hpp"
+#include "util/ordered_work.hpp"
+#include "util/text.hpp"
+
+namespace dusk {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double elapsed_ms(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// The item's error: what was thrown, named after the item when it says nothing of it.
+std::string failure(const std::string& name, const std::exception& error) {
+  if (dynamic_cast<const std::bad_alloc*>(&error) != nullptr) {
+    return cat(name, ": out of memory; allow fewer pixels per image or give the network a smaller input");
+  }
+  const std::string what = error.what();
+  return what.find(name) == std::string::npos ? cat(name, ": ", what) : what;
+}
+
+// One chunk of up to `batch` items: loaded one by one (a broken image fails
+// alone), detected in one pass, handed to after_detect.
+std::vector<JobItem> run_chunk(const Detector& detector, const ImageSource& source, const JobOptions& options,
+                               std::size_t first, std::size_t size) {
+  std::vector<JobItem> items(size);
+  std::vector<Image> originals(size);
+  std::vector<FittedImage> fitted;
+  std::vector<std::size_t> loaded;  // positions in the chunk of the items that loaded
+  const bool whole = !options.tiles && options.output == JobOutput::Detections;  // detected from a fitted copy
+  for (std::size_t k = 0; k < size; ++k) {
+    JobItem& item = items[k];
+    item.index = first + k;
+    try {
+      item.name = source.name(item.index);
+      originals[k] = source.load(item.index);
+      item.width = originals[k].w;
+      item.height = originals[k].h;
+      if (whole) {
+        fitted.push_back({detector.fit_to_network(originals[k]), originals[k].w, originals[k].h});
+        if (!options.after_detect) originals[k] = Image();  // only drawing needs it again
+      }
+      loaded.push_back(k);
+    } catch (const std::exception& error) {
+      item.error = failure(item.name, error);
+    }
+  }
+  try {
+    const Clock::time_point start = Clock::now();
+    if (whole) {
+      std::vector<std::vector<Detection>> found = fitted.empty() ? std::vector<std::vector<Detection>>{}
+                                                                 : detector.detect_fitted(std::move(fitted));
+      for (std::size_t j = 0; j < loaded.size(); ++j) items[loaded[j]].detections = std::move(found[j]);
+    } else {
+      for (const std::size_t k : loaded) {
+        if (options.output == JobOutput::ScoredBoxes) {
+          items[k].scored = detector.scored_boxes(originals[k]);
+        } else {
+          items[k].detections = detect_tiled(detector, originals[k], *options.tiles);
+        }
+      }
+    }
+    const double ms = elapsed_ms(start);
+    for (const std::size_t k : loaded) items[k].ms = ms / static_cast<double>(loaded.size());
+  } catch (const std::exception& error) {
+    for (const std::size_t k : loaded) items[k].error = failure(items[k].name, error);
+    loaded.clear();
+  }
+  if (options.after_detect) {
+    for (const std::size_t k : loaded) {
+      try {
+        options.after_detect(items[k], originals[k]);
+      } catch (const std::exception& error) {
+        items[k].error = failure(items[k].name, error);
+      }
+    }
+  }
+  return items;
+}
+
+}  // namespace
+
+ImageSource image_files(std::vector<std::string> paths, std::int64_t max_image_pixels) {
+  auto shared = std::make_shared<const std::vector<std::string>>(std::move(paths));
+  return {shared->size(), [shared](std::size_t i) { return (*shared)[i]; },
+          [shared, max_image_pixels](std::size_t i) { return load_image((*shared)[i], max_image_pixels); }};
+}
+
+ImageSource images_in_memory(std::vector<Image> images, std::vector<std::string> names) {
+  auto shared = std::make_shared<const std::vector<Image>>(std::move(images));
+  auto labels = std::make_shared<const std::vector<std::string>>(std::move(names));
+  return {shared->size(),
+          [labels](std::size_t i) { return i < labels->size() ? (*labels)[i] : cat("image ", i + 1); },
+          [shared](std::size_t i) { return (*shared)[i]; }};
+}
+
+JobSummary run_detection_job(const Detector& detector, const ImageSource& source, const JobOptions& options,
+                             const std::function<void(JobItem&&)>& sink) {
+  if (options.batch < 1) throw Error(cat("a job's batch must be at least 1, not ", options.batch));
+  if (options.batch > 1 && options.tiles) {
+    throw Error("batches and tiles do not go together: a tiled image is already a batch of its tiles");
+  }
+  if (options.output == JobOutput::ScoredBoxes && (options.batch > 1 || options.tiles)) {
+    throw Error("scored boxes (for mAP) are made image by image, without batches or tiles");
+  }
+  const Clock::time_point start = Clock::now();
+  const std::size_t batch = static_cast<std::size_t>(options.batch);
+  const std::size_t chunks = (source.count + batch - 1) / batch;
+  const int workers = options.workers > 0 ? options.workers : detector.network().threads();
+  JobSummary summary;
+  summary.items = source.count;
+  run_in_order<std::vector<JobItem>>(
+      chunks, workers,
+      [&](std::size_t chunk) {
+        const std::size_t first = chunk * batch;
+        return run_chunk(detector, source, options, first, std::min(batch, source.count - first));
+      },
+      [&](std::size_t, std::vector<JobItem>&& items) {
+        for (JobItem& item : items) {
+          if (item.error.empty()) {
+            summary.detections += item.detections.size() + item.scored.size();
+            summary.detect_ms += item.ms;
+          } else {
+            ++summary.failed;
+          }
+          sink(std::move(item));
+        }
+      });
+  summary.seconds = elapsed_ms(start) / 1000.0;
+  return summary;
+}
+
+}  // namespace dusk
