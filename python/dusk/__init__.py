@@ -136,9 +136,21 @@ class Detector:
 
         image: a file path, or an HxWx3 uint8 array, BGR as OpenCV gives it
         (rgb=True for RGB); views and strided arrays are fine.
+
+        In a list, an image that fails (unreadable, too large) fails alone:
+        every other one is still detected, then ImageError is raised naming
+        each failure; its .results holds every image's detections in input
+        order (None where it failed) and .failures the (index, message) pairs.
         """
         if isinstance(image, (list, tuple)):
-            return self._impl.detect_batch([os.fspath(i) if isinstance(i, os.PathLike) else i for i in image], rgb)
+            results, failures = self._impl.detect_batch(
+                [os.fspath(i) if isinstance(i, os.PathLike) else i for i in image], rgb)
+            if failures:
+                error = ImageError(f"{len(failures)} of {len(results)} images failed: "
+                                   + "; ".join(message for _, message in failures))
+                error.results, error.failures = results, failures
+                raise error
+            return results
         if isinstance(image, (str, os.PathLike)):
             return self._impl.detect_path(os.fspath(image))
         if isinstance(image, np.ndarray):

@@ -11,7 +11,6 @@
 #include "dusk/dusk.hpp"
 #include "eval/map_run.hpp"
 #include "util/cpus.hpp"
-#include "util/ordered_work.hpp"
 #include "py_errors.hpp"
 #include "model_io.hpp"
 
@@ -123,40 +122,43 @@ class PyDetector {
     options.threshold = threshold;
     return without_gil(Stage::Image, [&] { return dusk::Detector(detector_->network(), options).detect(image); });
   }
-  // A batch: whole images on parallel workers, results in input order.
-  std::vector<std::vector<dusk::Detection>> detect_batch(const py::list& items, bool rgb) const {
-    std::vector<std::optional<dusk::Image>> images;
-    std::vector<std::string> paths;
+  // A list: a job (run.hpp) over paths and arrays, results in input order.
+  // Each item's detections, or None where it failed, and (index, message) per failure.
+  using BatchResult = std::pair<std::vector<std::optional<std::vector<dusk::Detection>>>,
+                                std::vector<std::pair<std::size_t, std::string>>>;
+  BatchResult detect_batch(const py::list& items, bool rgb) const {
+    auto images = std::make_shared<std::vector<std::optional<dusk::Image>>>();
+    auto paths = std::make_shared<std::vector<std::string>>();
     for (const py::handle item : items) {
       if (py::isinstance<py::str>(item)) {
-        paths.push_back(item.cast<std::string>());
-        images.emplace_back();
+        paths->push_back(item.cast<std::string>());
+        images->emplace_back();
       } else if (py::isinstance<py::array>(item)) {
-        paths.emplace_back();
-        images.emplace_back(image_from_array(py::reinterpret_borrow<py::array>(item), rgb));
+        paths->emplace_back();
+        images->emplace_back(image_from_array(py::reinterpret_borrow<py::array>(item), rgb));
       } else {
         raise(Stage::Image, "a batch holds paths (str) and HxWx3 uint8 arrays, not " +
                                 py::str(py::type::handle_of(item).attr("__name__")).cast<std::string>());
       }
     }
+    const std::int64_t max_pixels = detector_->options().max_image_pixels;
+    const dusk::ImageSource source{
+        images->size(),
+        [paths](std::size_t i) { return (*paths)[i].empty() ? "item " + std::to_string(i) : (*paths)[i]; },
+        [images, paths, max_pixels](std::size_t i) {
+          return (*images)[i] ? *(*images)[i] : dusk::load_image((*paths)[i], max_pixels);
+        }};
     return without_gil(Stage::Image, [&] {
-      std::vector<std::vector<dusk::Detection>> results(images.size());
-      std::optional<std::string> failure;
-      dusk::run_in_order<std::pair<std::vector<dusk::Detection>, std::string>>(
-          images.size(), detector_->network().threads(),
-          [&](std::size_t i) {
-            try {
-              return std::make_pair(images[i] ? detector_->detect(*images[i]) : detector_->detect(paths[i]), std::string());
-            } catch (const std::exception& error) {  // dusk::Error or bad_alloc, on a worker thread
-              return std::make_pair(std::vector<dusk::Detection>(), std::string(error.what()));
-            }
-          },
-          [&](std::size_t i, std::pair<std::vector<dusk::Detection>, std::string>&& result) {
-            if (!result.second.empty() && !failure) failure = result.second;
-            results[i] = std::move(result.first);
-          });
-      if (failure) throw dusk::Error(*failure);
-      return results;
+      BatchResult result;
+      dusk::run_detection_job(*detector_, source, {}, [&](dusk::JobItem&& item) {
+        if (item.error.empty()) {
+          result.first.emplace_back(std::move(item.detections));
+        } else {
+          result.first.emplace_back(std::nullopt);
+          result.second.emplace_back(item.index, std::move(item.error));
+        }
+      });
+      return result;
     });
   }
 

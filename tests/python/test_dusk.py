@@ -109,6 +109,27 @@ def test_bad_images_raise_image_errors(detector, bad, error, words):
         detector.detect(bad)
 
 
+def test_a_broken_image_in_a_list_fails_alone(detector, tmp_path):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8 not a jpeg")
+    items = [SAMPLES[0], str(broken), SAMPLES[1], "/nonexistent.jpg", cv2.imread(SAMPLES[2])]
+    with pytest.raises(dusk.ImageError, match="2 of 5 images failed") as raised:
+        detector.detect(items)
+    results, failures = raised.value.results, raised.value.failures
+    assert [index for index, _ in failures] == [1, 3]
+    assert "broken.jpg" in failures[0][1] and "nonexistent.jpg" in failures[1][1]
+    assert results[1] is None and results[3] is None
+    # The good ones are what they are alone, in input order (to float noise:
+    # a list's images share the threads, and a plan for fewer threads may
+    # pick other kernels).
+    for position in (0, 2, 4):
+        alone = detector.detect(items[position])
+        assert [d.label for d in results[position]] == [d.label for d in alone]
+        for ours, theirs in zip(results[position], alone):
+            assert ours.confidence == pytest.approx(theirs.confidence, abs=2e-3)
+            assert tuple(ours.relative) == pytest.approx(tuple(theirs.relative), abs=2e-3)
+
+
 def test_bad_models_raise_their_errors(tmp_path):
     with pytest.raises(dusk.CfgError, match="nonexistent.cfg"):
         dusk.Detector("/nonexistent.cfg", WEIGHTS)
