@@ -102,6 +102,19 @@ DUSK_API dusk_status dusk_detect_pixels(const dusk_detector* detector, const uin
                                         size_t* count);
 DUSK_API void dusk_detections_free(dusk_detection* detections);
 
+/* Many image files on parallel workers (dusk's job layer, as `dusk detect`
+ * runs a directory). `on_image` is called on the calling thread once per
+ * image, in input order, as soon as it and all before it are done: with
+ * DUSK_OK and its detections (valid only during the call), or with the
+ * image's own error status and message (an image that cannot be read fails
+ * alone; the others still run). Returns DUSK_OK when every image worked,
+ * DUSK_ERROR_IMAGE when any failed (dusk_last_error: how many), or an
+ * argument error before any runs. */
+typedef void (*dusk_image_callback)(void* user_data, size_t index, const char* image_path, dusk_status status,
+                                    const dusk_detection* detections, size_t count, const char* error);
+DUSK_API dusk_status dusk_detect_files(const dusk_detector* detector, const char* const* image_paths, size_t paths,
+                                       dusk_image_callback on_image, void* user_data);
+
 /* Tracking (ByteTrack, one tracker per class, IDs unique across classes):
  * feed dusk_tracker_update each frame's detections, as dusk_detect_* gives
  * them with threshold = the tracker's `low`, in frame order. A tracker is one

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <exception>
 #include <new>
@@ -247,6 +248,36 @@ dusk_status dusk_detect_pixels(const dusk_detector* detector, const uint8_t* pix
 }
 
 void dusk_detections_free(dusk_detection* detections) { ::operator delete(detections); }
+
+dusk_status dusk_detect_files(const dusk_detector* detector, const char* const* image_paths, size_t paths,
+                              dusk_image_callback on_image, void* user_data) {
+  if (detector == nullptr || (image_paths == nullptr && paths > 0) || on_image == nullptr) {
+    return fail(DUSK_ERROR_ARGUMENT, "dusk_detect_files: detector, image paths and callback must not be NULL");
+  }
+  std::vector<std::string> files;
+  for (size_t i = 0; i < paths; ++i) {
+    if (image_paths[i] == nullptr) return fail(DUSK_ERROR_ARGUMENT, dusk::cat("dusk_detect_files: image path ", i, " is NULL"));
+    files.emplace_back(image_paths[i]);
+  }
+  std::size_t failed = 0;
+  const dusk_status status = guarded(DUSK_ERROR_INTERNAL, [&] {
+    dusk::run_detection_job(
+        detector->detector, dusk::image_files(files, detector->detector.options().max_image_pixels), {},
+        [&](dusk::JobItem&& item) {
+          if (!item.error.empty()) {
+            ++failed;
+            on_image(user_data, item.index, image_paths[item.index], DUSK_ERROR_IMAGE, nullptr, 0, item.error.c_str());
+            return;
+          }
+          const std::unique_ptr<dusk_detection, void (*)(dusk_detection*)> found(to_c(item.detections),
+                                                                                 dusk_detections_free);
+          on_image(user_data, item.index, image_paths[item.index], DUSK_OK, found.get(), item.detections.size(), nullptr);
+        });
+  });
+  if (status != DUSK_OK) return status;
+  if (failed > 0) return fail(DUSK_ERROR_IMAGE, dusk::cat("dusk_detect_files: ", failed, " of ", paths, " images failed"));
+  return DUSK_OK;
+}
 
 void dusk_tracker_options_init(dusk_tracker_options* options) {
   if (options == nullptr) return;

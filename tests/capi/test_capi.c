@@ -47,6 +47,32 @@ static int same(const dusk_detection* a, size_t na, const dusk_detection* b, siz
   return 1;
 }
 
+/* What dusk_detect_files handed over, per image. */
+typedef struct {
+  size_t calls;
+  size_t order_errors;
+  dusk_status status[3];
+  size_t count[3];
+  int class_id[3];
+  float confidence[3];
+  char error[3][256];
+} files_seen;
+
+static void on_image(void* user_data, size_t index, const char* image_path, dusk_status status,
+                     const dusk_detection* detections, size_t count, const char* error) {
+  files_seen* seen = (files_seen*)user_data;
+  (void)image_path;
+  if (index != seen->calls++ || index >= 3) {
+    ++seen->order_errors;
+    return;
+  }
+  seen->status[index] = status;
+  seen->count[index] = count;
+  seen->class_id[index] = count > 0 ? detections[0].class_id : -1;
+  seen->confidence[index] = count > 0 ? detections[0].confidence : 0.0f;
+  snprintf(seen->error[index], sizeof seen->error[index], "%s", error ? error : "");
+}
+
 static void* worker(void* raw) {
   worker_args* args = (worker_args*)raw;
   int i;
@@ -180,6 +206,35 @@ int main(int argc, char** argv) {
       EXPECT(args[i].mismatches == 0);
     }
     dusk_detections_free(found);
+  }
+  /* Many files: results in input order; a missing image fails alone, the
+     others equal dusk_detect_file's (to float noise: the images share the
+     threads, and a plan for fewer threads may pick other kernels). */
+  {
+    const char* list[3];
+    files_seen seen;
+    size_t k;
+    list[0] = argv[5];
+    list[1] = "/nonexistent.jpg";
+    list[2] = argc > 6 ? argv[6] : argv[5];
+    memset(&seen, 0, sizeof seen);
+    EXPECT_ERROR(dusk_detect_files(detector, list, 3, on_image, &seen), DUSK_ERROR_IMAGE, "1 of 3 images failed");
+    EXPECT(seen.calls == 3 && seen.order_errors == 0);
+    EXPECT(seen.status[0] == DUSK_OK && seen.status[2] == DUSK_OK && seen.status[1] == DUSK_ERROR_IMAGE);
+    EXPECT(strstr(seen.error[1], "nonexistent.jpg") != NULL);
+    for (k = 0; k < 3; k += 2) {
+      EXPECT(dusk_detect_file(detector, list[k], &found, &count) == DUSK_OK);
+      EXPECT(count == seen.count[k] && count > 0);
+      if (count > 0) {
+        EXPECT(found[0].class_id == seen.class_id[k]);
+        EXPECT(found[0].confidence - seen.confidence[k] < 1e-3f && seen.confidence[k] - found[0].confidence < 1e-3f);
+      }
+      dusk_detections_free(found);
+    }
+    memset(&seen, 0, sizeof seen);
+    EXPECT(dusk_detect_files(detector, list, 1, on_image, &seen) == DUSK_OK && seen.calls == 1);
+    EXPECT(dusk_detect_files(detector, NULL, 0, on_image, &seen) == DUSK_OK);
+    EXPECT_ERROR(dusk_detect_files(detector, list, 3, NULL, &seen), DUSK_ERROR_ARGUMENT, "NULL");
   }
   /* Tracking: two objects moving apart keep IDs 1 and 2; a third appears,
      is confirmed on its second frame; bad options and arguments refused. */
