@@ -229,3 +229,82 @@ TEST_CASE("dusk detect --batch on a video: every frame, in order, the same detec
   CHECK(dropping.exit_code == 1);
   CHECK(dropping.err.find("--no-drop-frames") != std::string::npos);
 }
+
+// The job layer (run.hpp): every source and output through the same chunks.
+TEST_CASE("run_detection_job: input order, a broken item fails alone, batches, tiles, scored boxes, after_detect") {
+  DetectorOptions options;
+  options.network.threads = 2;
+  const Detector detector(kCfg, kWeights, options);
+  test::TempDir dir;
+  const std::string broken = dir.write("broken.jpg", "not a jpeg");
+  std::vector<std::string> paths;
+  for (const std::string& name : kImages) paths.push_back(test::darknet_data(name));
+  paths.insert(paths.begin() + 2, broken);
+  paths.push_back(dir.file("missing.jpg"));
+  for (const int batch : {1, 3}) {
+    CAPTURE(batch);
+    JobOptions job;
+    job.batch = batch;
+    std::vector<JobItem> items;
+    const JobSummary summary =
+        run_detection_job(detector, image_files(paths), job, [&](JobItem&& item) { items.push_back(std::move(item)); });
+    REQUIRE(items.size() == paths.size());
+    CHECK(summary.items == paths.size());
+    CHECK(summary.failed == 2);
+    std::size_t detections = 0;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      CAPTURE(paths[i]);
+      CHECK(items[i].index == i);
+      CHECK(items[i].name == paths[i]);
+      if (i == 2 || i + 1 == paths.size()) {
+        CHECK(items[i].error.find(fs::path(paths[i]).filename().string()) != std::string::npos);
+        CHECK(items[i].detections.empty());
+        continue;
+      }
+      CHECK(items[i].error.empty());
+      const Image image = load_image(paths[i]);
+      CHECK(items[i].width == image.w);
+      CHECK(items[i].height == image.h);
+      CHECK(close_detections(items[i].detections, detector.detect(image)));
+      detections += items[i].detections.size();
+    }
+    CHECK(summary.detections == detections);
+  }
+
+  // In memory, named, with tiles and with scored boxes: what the Detector gives.
+  std::vector<Image> images = {load_image(paths[0]), load_image(paths[1])};
+  JobOptions tiled;
+  tiled.tiles = TileOptions{2, 2, false, 0.1f};
+  std::vector<JobItem> items;
+  run_detection_job(detector, images_in_memory(images, {"first"}), tiled,
+                    [&](JobItem&& item) { items.push_back(std::move(item)); });
+  REQUIRE(items.size() == 2);
+  CHECK(items[0].name == "first");
+  CHECK(items[1].name == "image 2");
+  CHECK(close_detections(items[1].detections, detect_tiled(detector, images[1], *tiled.tiles)));
+  JobOptions scored;
+  scored.output = JobOutput::ScoredBoxes;
+  items.clear();
+  run_detection_job(detector, images_in_memory(images), scored, [&](JobItem&& item) { items.push_back(std::move(item)); });
+  REQUIRE(items.size() == 2);
+  CHECK(items[0].scored.size() == detector.scored_boxes(images[0]).size());
+  CHECK(!items[0].scored.empty());
+
+  // after_detect runs on the workers; what it throws is that item's error.
+  JobOptions drawing;
+  drawing.after_detect = [](const JobItem& item, Image& original) {
+    CHECK(original.w == item.width);
+    if (item.index == 1) throw Error("cannot save the drawing");
+  };
+  items.clear();
+  run_detection_job(detector, images_in_memory(images), drawing, [&](JobItem&& item) { items.push_back(std::move(item)); });
+  CHECK(items[0].error.empty());
+  CHECK(items[1].error == "image 2: cannot save the drawing");
+
+  // Options no item could run with are refused before any runs.
+  JobOptions both;
+  both.batch = 2;
+  both.tiles = TileOptions{};
+  CHECK_THROWS_WITH_AS(run_detection_job(detector, images_in_memory(images), both, [](JobItem&&) {}),
+                       doctest::Contains("batches and tiles do not go together"), Error);
+}
