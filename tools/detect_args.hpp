@@ -59,7 +59,7 @@ struct DetectArgs {
 std::optional<TileOptions> parse_tiles(const std::string& text, float overlap);
 
 // Darknet's -out "objects" array, six decimals as its %f writes them.
-nlohmann::ordered_json objects_json(const std::vector<Detection>& detections);
+nlohmann::ordered_json objects_value(const std::vector<Detection>& detections);
 
 // Where class names found beside the model came from: printed to stderr
 // before the first detections are.

@@ -70,7 +70,6 @@ std::optional<NmsKind> nms_kind_option(const std::string& name) {
 }
 
 // Six decimals, as Darknet's %f writes them.
-double six_decimals(float value) { return std::round(static_cast<double>(value) * 1e6) / 1e6; }
 
 fs::path canonical_or_self(const fs::path& path) {
   std::error_code error;
@@ -113,10 +112,6 @@ ResizeMethod parse_resize(const std::string& name) {
   if (name == "linear") return ResizeMethod::Linear;
   if (name == "nearest") return ResizeMethod::Nearest;
   throw UsageError("--resize '" + name + "' is unknown; use darknet, linear or nearest");
-}
-
-nlohmann::ordered_json to_json(int frame_id, const std::string& path, const std::vector<Detection>& detections) {
-  return {{"frame_id", frame_id}, {"filename", path}, {"objects", objects_json(detections)}};
 }
 
 // Video inputs go alone; video-only options need one.
@@ -172,17 +167,9 @@ std::optional<TileOptions> parse_tiles(const std::string& text, float overlap) {
   return tiles;
 }
 
-nlohmann::ordered_json objects_json(const std::vector<Detection>& detections) {
-  nlohmann::ordered_json objects = nlohmann::ordered_json::array();
-  for (const Detection& d : detections) {
-    objects.push_back({{"class_id", d.class_id},
-                       {"name", d.label},
-                       {"relative_coordinates",
-                        {{"center_x", six_decimals(d.relative.x)}, {"center_y", six_decimals(d.relative.y)},
-                         {"width", six_decimals(d.relative.w)}, {"height", six_decimals(d.relative.h)}}},
-                       {"confidence", six_decimals(d.confidence)}});
-  }
-  return objects;
+// The library's record writer (record.hpp), as JSON values the video and tracking lines extend.
+nlohmann::ordered_json objects_value(const std::vector<Detection>& detections) {
+  return nlohmann::ordered_json::parse(objects_json(detections));
 }
 
 std::string& names_notice() {
@@ -278,15 +265,8 @@ int run_detect(const DetectArgs& args) {
   // image's size, or an error); to a file it goes whole, through a temporary.
   std::string jsonl_text;
   const auto jsonl_line = [&](const JobItem& item) {
-    nlohmann::ordered_json line = to_json(static_cast<int>(item.index) + 1, images[item.index], item.detections);
-    if (!item.error.empty()) {
-      line.erase("objects");
-      line["error"] = item.error;
-    } else {
-      line["width"] = item.width;
-      line["height"] = item.height;
-    }
-    const std::string text = line.dump() + "\n";
+    const std::string line = image_record_json(item, static_cast<int>(item.index) + 1, true);
+    const std::string text = line + "\n";
     if (args.jsonl == "-") {
       std::fwrite(text.data(), 1, text.size(), stdout);
       std::fflush(stdout);
@@ -315,7 +295,7 @@ int run_detect(const DetectArgs& args) {
           std::cerr << "dusk: error: " << item.error << "\n";
         } else {
           if (args.jsonl != "-") print_detections(images[item.index], item.detections, item.ms);
-          json.push_back(to_json(static_cast<int>(item.index) + 1, images[item.index], item.detections));
+          json.push_back(nlohmann::ordered_json::parse(image_record_json(item, static_cast<int>(item.index) + 1, false)));
         }
         if (images.size() > 1 && item.index + 1 < images.size()) {
           progress.restore();

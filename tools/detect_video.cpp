@@ -164,7 +164,7 @@ int run_detect_video(const DetectArgs& args, const Detector& detector, int class
     } else if (tracking) {
       tracking->update(result.detections, frame.timestamp_ms, line);
     } else {
-      line["objects"] = objects_json(result.detections);
+      line["objects"] = objects_value(result.detections);
     }
     if (!args.jsonl.empty()) {
       const std::string text = line.dump() + "\n";

@@ -77,7 +77,7 @@ void TrackingRun::update(std::vector<Detection>& detections, double timestamp_ms
   nlohmann::ordered_json objects = nlohmann::ordered_json::array();
   for (const TrackedObject& o : last_objects_) {
     seen_ids_.insert(o.track_id);
-    nlohmann::ordered_json object = objects_json({o.detection}).at(0);
+    nlohmann::ordered_json object = objects_value({o.detection}).at(0);
     object["track_id"] = o.track_id;
     objects.push_back(std::move(object));
     Detection d = o.detection;

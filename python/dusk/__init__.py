@@ -11,7 +11,7 @@ GIL; one Detector may be used from many threads at once.
 """
 from __future__ import annotations
 
-import math
+import json
 import os
 from typing import Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
@@ -156,6 +156,21 @@ class Detector:
         if isinstance(image, np.ndarray):
             return self._impl.detect_array(image, rgb)
         raise ImageError(f"cannot detect on a {type(image).__name__}; give a path, an HxWx3 uint8 array or a list of them")
+
+    def record(self, image: Image, frame_id: Optional[int] = None, size: bool = True, rgb: bool = False) -> Dict:
+        """Darknet's -out record of one image, as `dusk detect --jsonl` writes it.
+
+        {"frame_id": frame_id (when given), "filename": the path (or "image"
+        for an array), "objects": [Detection.to_dict(), ...], "width",
+        "height" (with size=True)}. An image that cannot be read gives a
+        record with "error" (the message) in place of the objects and size,
+        not an exception.
+        """
+        if isinstance(image, os.PathLike):
+            image = os.fspath(image)
+        if not isinstance(image, (str, np.ndarray)):
+            raise ImageError(f"cannot detect on a {type(image).__name__}; give a path or an HxWx3 uint8 array")
+        return json.loads(self._impl.record(image, rgb, frame_id, size))
 
     def detect_array(self, image: Image, rgb: bool = False) -> np.ndarray:
         """Detections on one image as one structured array (dtype DETECTION_DTYPE), for bulk processing."""
@@ -345,15 +360,6 @@ def annotate(image: np.ndarray, detections: Sequence[Detection], classes: Option
     if not isinstance(image, np.ndarray):
         raise ImageError(f"annotate takes an HxWx3 uint8 array, not a {type(image).__name__}")
     return _dusk.annotate(image, list(detections), 80 if classes is None else int(classes), bool(rgb))
-
-
-def _six_decimals(value: float) -> float:
-    """Six decimals exactly as `dusk detect --json` writes them (half away from zero)."""
-    scaled = value * 1e6
-    whole = math.floor(abs(scaled))
-    if abs(scaled) - whole >= 0.5:
-        whole += 1
-    return math.copysign(whole, scaled) / 1e6
 
 
 def _openmp_runtime() -> str:

@@ -32,11 +32,7 @@ def _detect(args) -> int:
             left, top, width, height = d.box
             print(f"{d.label}: {d.confidence * 100:.0f}%\t(left_x: {left:4.0f}   top_y: {top:4.0f}   "
                   f"width: {width:4.0f}   height: {height:4.0f})")
-        frames.append({"frame_id": index, "filename": path, "objects": [
-            {"class_id": d.class_id, "name": d.label,
-             "relative_coordinates": dict(zip(("center_x", "center_y", "width", "height"),
-                                              (dusk._six_decimals(v) for v in d.relative))),
-             "confidence": dusk._six_decimals(d.confidence)} for d in found]})
+        frames.append({"frame_id": index, "filename": path, "objects": [d.to_dict() for d in found]})
     if args.json:
         with open(args.json, "w") as out:
             json.dump(frames, out, indent=1)

@@ -95,18 +95,8 @@ def _model(spec: dict) -> dusk.Detector:
 
 
 def image_record(detector: dusk.Detector, path: str) -> dict:
-    """One JSON Lines record: Darknet's -out object for one image plus its size, or an error."""
-    record: dict = {"filename": path}
-    try:
-        found, (record["width"], record["height"]) = detector._impl.detect_path_sized(path)
-        record["objects"] = [
-            {"class_id": d.class_id, "name": d.label,
-             "relative_coordinates": {k: dusk._six_decimals(v) for k, v in zip(("center_x", "center_y", "width", "height"),
-                                                                             d.relative)},
-             "confidence": dusk._six_decimals(d.confidence)} for d in found]
-    except dusk.Error as error:
-        record["error"] = str(error)
-    return record
+    """One JSON Lines record: Darknet's -out object for one image plus its size, or an error (Detector.record)."""
+    return detector.record(path)
 
 
 def detect_partition(paths: Iterable[str], cfg: str, weights: str, names: Optional[str] = None, thresh: float = 0.25,

@@ -56,14 +56,9 @@ dusk::Image image_from_array(const py::array& array, bool rgb) {
   return image;
 }
 
-py::dict detection_dict(const dusk::Detection& d) {
-  py::dict out;
-  out["class_id"] = d.class_id;
-  out["name"] = d.label;  // Darknet's -out JSON key
-  out["confidence"] = d.confidence;
-  out["box"] = py::make_tuple(d.box.left, d.box.top, d.box.width, d.box.height);
-  out["relative"] = py::make_tuple(d.relative.x, d.relative.y, d.relative.w, d.relative.h);
-  return out;
+// Darknet's -out object, from the library's record writer (record.hpp).
+py::object detection_dict(const dusk::Detection& d) {
+  return py::module_::import("json").attr("loads")(dusk::detection_json(d));
 }
 
 class PyDetector {
@@ -159,6 +154,25 @@ class PyDetector {
         }
       });
       return result;
+    });
+  }
+
+  // One image's -out record (record.hpp) as JSON text: an image that fails
+  // gives a record with its "error", not an exception (what Dask and
+  // python -m dusk write per line).
+  std::string record(const py::object& image, bool rgb, std::optional<int> frame_id, bool with_size) const {
+    dusk::ImageSource source;
+    if (py::isinstance<py::str>(image)) {
+      source = dusk::image_files({image.cast<std::string>()}, detector_->options().max_image_pixels);
+    } else {
+      source = dusk::images_in_memory({image_from_array(py::reinterpret_borrow<py::array>(image), rgb)}, {"image"});
+    }
+    return without_gil(Stage::Image, [&] {
+      std::string text;
+      dusk::run_detection_job(*detector_, source, {}, [&](dusk::JobItem&& item) {
+        text = dusk::image_record_json(item, frame_id, with_size);
+      });
+      return text;
     });
   }
 
@@ -405,6 +419,7 @@ PYBIND11_MODULE(_dusk, m) {
       .def("detect_array", &PyDetector::detect_array)
       .def("detect_array_at", &PyDetector::detect_array_at)
       .def("detect_batch", &PyDetector::detect_batch)
+      .def("record", &PyDetector::record)
       .def_property_readonly("classes", &PyDetector::classes)
       .def_property_readonly("input_size", &PyDetector::input_size)
       .def_property_readonly("threads", &PyDetector::threads)

@@ -84,7 +84,8 @@ def test_arrays_bgr_rgb_strided_and_batches_equal_paths(detector, tmp_path):
 def test_detection_objects_and_structured_arrays(detector):
     found = detector.detect(SAMPLES[0])
     dog = [d for d in found if d.label == "dog"][0]
-    assert dog.to_dict()["name"] == "dog" and dog.to_dict()["box"] == dog.box  # Darknet's -out key
+    assert dog.to_dict()["name"] == "dog"  # Darknet's -out key
+    assert dog.to_dict()["relative_coordinates"]["center_x"] == round(dog.relative.center_x, 6)
     assert len(dog.box) == 4 and len(dog.relative) == 4
     rows = detector.detect_array(SAMPLES[0])
     assert rows.dtype == dusk.DETECTION_DTYPE and len(rows) == len(found)
@@ -107,6 +108,23 @@ def test_detection_objects_and_structured_arrays(detector):
 def test_bad_images_raise_image_errors(detector, bad, error, words):
     with pytest.raises(error, match=words):
         detector.detect(bad)
+
+
+def test_records_are_the_cli_jsonl_lines(detector, tmp_path):
+    """Detector.record and Detection.to_dict write what `dusk detect --jsonl` writes: one record writer."""
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a jpeg")
+    paths = [SAMPLES[0], SAMPLES[1], str(broken)]
+    cli = subprocess.run([DUSK, "detect", CFG, WEIGHTS, *paths, "--names", NAMES, "--jsonl", "-", "--threads", "1"],
+                         capture_output=True, text=True)
+    lines = [json.loads(line) for line in cli.stdout.splitlines()]
+    assert len(lines) == 3
+    for frame_id, (path, line) in enumerate(zip(paths, lines), start=1):
+        assert detector.record(path, frame_id=frame_id) == line
+    assert "error" in lines[2] and "objects" not in lines[2]
+    assert [d.to_dict() for d in detector.detect(SAMPLES[0])] == lines[0]["objects"]
+    no_size = detector.record(cv2.imread(SAMPLES[0]), size=False)
+    assert no_size["filename"] == "image" and set(no_size) == {"filename", "objects"}
 
 
 def test_a_broken_image_in_a_list_fails_alone(detector, tmp_path):

@@ -319,7 +319,7 @@ class Session : public std::enable_shared_from_this<Session> {
         const Image image = decode_image(*body, "the posted image", self->server_.config.max_image_pixels);
         const Detector detector(self->server_.detector.network(), options);
         const std::vector<Detection> found = detector.detect(image);
-        nlohmann::ordered_json out = {{"width", image.w}, {"height", image.h}, {"objects", cli::objects_json(found)}};
+        nlohmann::ordered_json out = {{"width", image.w}, {"height", image.h}, {"objects", cli::objects_value(found)}};
         answer = out.dump();
       } catch (const LimitError& error) {
         status = 413;

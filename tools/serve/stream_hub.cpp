@@ -84,7 +84,7 @@ class Stream {
         tracking_->update(found, frame.timestamp_ms, line);
         tracking_->draw(frame.bgr);
       } else {
-        line["objects"] = cli::objects_json(found);
+        line["objects"] = cli::objects_value(found);
         annotate_frame(frame.bgr, found, classes_);
       }
     } catch (const std::exception& error) {
