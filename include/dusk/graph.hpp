@@ -25,6 +25,9 @@ enum class Activation {
   Linear, Leaky, Relu, Relu6, Logistic, Tanh, Elu, Selu, Gelu, Swish, Mish,
   HardMish, Relie, Ramp, Plse, Stair, Hardtan, Lhtan, Loggy, Revleaky,
   NormalizeChannels, NormalizeChannelsSoftmax, NormalizeChannelsSoftmaxMaxval,
+#ifdef DUSK_TEST_EXTRA_ACTIVATION  // tests/compile: an activation no switch handles must not compile
+  DUSK_TEST_EXTRA_ACTIVATION,
+#endif
   Count
 };
 std::string_view activation_name(Activation activation);

@@ -1,5 +1,7 @@
 #include "engine/activations.hpp"
 
+#include "graph/activation_table.hpp"
+
 #include <cfloat>
 #include <cmath>
 
@@ -69,7 +71,7 @@ float activate(float x, Activation activation) {
   switch (activation) {
     case Activation::Linear: return x;
     case Activation::Leaky:
-    case Activation::Revleaky: return x > 0 ? x : .1f * x;  // Darknet computes revleaky as leaky
+    case Activation::Revleaky: return x > 0 ? x : kLeakySlope * x;  // Darknet computes revleaky as leaky
     case Activation::Relu: return x > 0 ? x : 0.f;
     case Activation::Relu6: return std::fmin(std::fmax(x, 0.f), 6.f);
     case Activation::Logistic: return logistic(x);
@@ -84,7 +86,7 @@ float activate(float x, Activation activation) {
       if (x > 0) return x;
       if (x > -2) return x * x / 2 + x;
       return 0.f;
-    case Activation::Relie: return x > 0 ? x : .01f * x;
+    case Activation::Relie: return x > 0 ? x : activation_row(Activation::Relie).negative_slope * x;
     case Activation::Ramp: return x * (x > 0) + .1f * x;
     case Activation::Plse:
       if (x < -4) return .01f * (x + 4);
@@ -110,14 +112,34 @@ void apply_pointwise_activation(Activation activation, float* data, std::int64_t
     case Activation::Linear: return;
     case Activation::Leaky:  // the hot cases get loops the compiler can vectorise
     case Activation::Revleaky:
-      for (std::int64_t i = 0; i < count; ++i) data[i] = data[i] > 0 ? data[i] : .1f * data[i];
+      for (std::int64_t i = 0; i < count; ++i) data[i] = data[i] > 0 ? data[i] : kLeakySlope * data[i];
       return;
     case Activation::Relu:
       for (std::int64_t i = 0; i < count; ++i) data[i] = data[i] > 0 ? data[i] : 0.f;
       return;
-    default:
-      for (std::int64_t i = 0; i < count; ++i) data[i] = activate(data[i], activation);
+    case Activation::Relu6:
+    case Activation::Logistic:
+    case Activation::Tanh:
+    case Activation::Elu:
+    case Activation::Selu:
+    case Activation::Gelu:
+    case Activation::Swish:
+    case Activation::Mish:
+    case Activation::HardMish:
+    case Activation::Relie:
+    case Activation::Ramp:
+    case Activation::Plse:
+    case Activation::Stair:
+    case Activation::Hardtan:
+    case Activation::Lhtan:
+    case Activation::Loggy:
+    case Activation::NormalizeChannels:  // apply_activation handles these three per pixel
+    case Activation::NormalizeChannelsSoftmax:
+    case Activation::NormalizeChannelsSoftmaxMaxval:
+    case Activation::Count:
+      break;
   }
+  for (std::int64_t i = 0; i < count; ++i) data[i] = activate(data[i], activation);
 }
 
 void apply_activation(Activation activation, float* data, const Shape& shape, int threads) {
@@ -126,7 +148,27 @@ void apply_activation(Activation activation, float* data, const Shape& shape, in
     case Activation::NormalizeChannels: normalize_channels(data, shape, threads); return;
     case Activation::NormalizeChannelsSoftmax: softmax_channels(data, shape, false, threads); return;
     case Activation::NormalizeChannelsSoftmaxMaxval: softmax_channels(data, shape, true, threads); return;
-    default: break;
+    case Activation::Leaky:
+    case Activation::Relu:
+    case Activation::Relu6:
+    case Activation::Logistic:
+    case Activation::Tanh:
+    case Activation::Elu:
+    case Activation::Selu:
+    case Activation::Gelu:
+    case Activation::Swish:
+    case Activation::Mish:
+    case Activation::HardMish:
+    case Activation::Relie:
+    case Activation::Ramp:
+    case Activation::Plse:
+    case Activation::Stair:
+    case Activation::Hardtan:
+    case Activation::Lhtan:
+    case Activation::Loggy:
+    case Activation::Revleaky:
+    case Activation::Count:
+      break;  // element by element, below
   }
   const std::int64_t plane = std::int64_t{shape.h} * shape.w;
 #pragma omp parallel for num_threads(threads) schedule(static)

@@ -12,6 +12,7 @@
 #include "dusk/export.hpp"
 #include "engine/fold.hpp"
 #include "export/onnx_builder.hpp"
+#include "graph/activation_table.hpp"
 #include "export/onnx_decode.hpp"
 #include "export/onnx_int8.hpp"
 #include "util/text.hpp"
@@ -97,8 +98,8 @@ class Lowering {
     switch (a) {
       case Activation::Linear: return x;
       case Activation::Leaky:
-      case Activation::Revleaky: return b_.node("LeakyRelu", {x}, t, {attr("alpha", 0.1f)});
-      case Activation::Relie: return b_.node("LeakyRelu", {x}, t, {attr("alpha", 0.01f)});
+      case Activation::Revleaky:
+      case Activation::Relie: return b_.node("LeakyRelu", {x}, t, {attr("alpha", activation_row(a).negative_slope)});
       case Activation::Relu: return b_.node("Relu", {x}, t);
       case Activation::Relu6: return clip(x, 0.f, 6.f, t);
       case Activation::Hardtan: return clip(x, -1.f, 1.f, t);

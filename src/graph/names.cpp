@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "dusk/graph.hpp"
+#include "graph/activation_table.hpp"
 #include "graph/graph_internal.hpp"
 #include "util/text.hpp"
 
@@ -11,12 +12,6 @@ namespace dusk {
 
 namespace {
 
-constexpr std::array<std::string_view, static_cast<std::size_t>(Activation::Count)> kActivationNames = {
-    "linear", "leaky", "relu", "relu6", "logistic", "tanh", "elu", "selu", "gelu", "swish", "mish",
-    "hard_mish", "relie", "ramp", "plse", "stair", "hardtan", "lhtan", "loggy", "revleaky",
-    "normalize_channels", "normalize_channels_softmax", "normalize_channels_softmax_maxval",
-};
-static_assert(kActivationNames.back() == "normalize_channels_softmax_maxval");
 
 constexpr std::array<std::string_view, static_cast<std::size_t>(LayerKind::Count)> kLayerKindNames = {
     "convolutional", "connected", "maxpool", "local_avgpool", "avgpool", "route", "shortcut",
@@ -74,29 +69,26 @@ std::optional<NmsKind> parse_nms_kind(std::string_view name) {
 std::string to_string(const Shape& shape) { return cat(shape.c, "x", shape.h, "x", shape.w); }
 
 std::string_view activation_name(Activation activation) {
-  return kActivationNames.at(static_cast<std::size_t>(activation));
+  return kActivationRows.at(static_cast<std::size_t>(activation)).name;
 }
 
 std::optional<Activation> activation_from_name(std::string_view name) {
-  for (std::size_t i = 0; i < kActivationNames.size(); ++i) {
-    if (kActivationNames[i] == name) return static_cast<Activation>(i);
+  for (const ActivationRow& row : kActivationRows) {
+    if (row.name == name) return row.activation;
   }
   return std::nullopt;
 }
 
 std::string activation_names_list() {
   std::string list;
-  for (const std::string_view name : kActivationNames) {
+  for (const ActivationRow& row : kActivationRows) {
     if (!list.empty()) list += ", ";
-    list += name;
+    list += row.name;
   }
   return list;
 }
 
-bool activation_mixes_channels(Activation activation) {
-  return activation == Activation::NormalizeChannels || activation == Activation::NormalizeChannelsSoftmax ||
-         activation == Activation::NormalizeChannelsSoftmaxMaxval;
-}
+bool activation_mixes_channels(Activation activation) { return activation_row(activation).mixes_channels; }
 
 std::string_view layer_kind_name(LayerKind kind) { return kLayerKindNames.at(static_cast<std::size_t>(kind)); }
 

@@ -62,7 +62,9 @@ Weights random_weights(const Graph& graph, std::uint64_t seed) {
             low = -high;
           }
           break;
-        default: break;
+        case ParamBlock::Biases:
+        case ParamBlock::Mean:
+          break;  // +-0.1
       }
       for (float& value : values) value = uniform(low, high);
     }

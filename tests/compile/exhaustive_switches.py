@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Checks that a new LayerKind cannot be added without handling it.
+"""Checks that a new LayerKind or Activation cannot be added without handling it.
 
-Every file that switches over LayerKind is compiled (syntax only, with its
-exact flags from compile_commands.json) twice: as it is, which must succeed,
-and with DUSK_TEST_EXTRA_LAYER_KIND defined, which adds an enumerator no
-switch lists and must fail with -Werror=switch naming it (names.cpp fails its
-static_assert instead: the new kind has no section name).
+Every file that switches over LayerKind (or Activation) is compiled (syntax
+only, with its exact flags from compile_commands.json) twice: as it is,
+which must succeed, and with DUSK_TEST_EXTRA_LAYER_KIND (or
+DUSK_TEST_EXTRA_ACTIVATION) defined, which adds an enumerator no switch lists
+and must fail with -Werror=switch naming it (names.cpp fails its
+static_assert instead: the new kind or activation has no row in its table).
 
     exhaustive_switches.py BUILD_DIR SOURCE_DIR
 """
@@ -16,14 +17,15 @@ import subprocess
 import sys
 
 EXTRA = "UnhandledTestKind"
+EXTRA_ACTIVATION = "UnhandledTestActivation"
 
 
 def main():
     build_dir, source_dir = sys.argv[1], os.path.realpath(sys.argv[2])
     with open(os.path.join(build_dir, "compile_commands.json")) as f:
         commands = {os.path.realpath(entry["file"]): entry for entry in json.load(f)}
-    # Every library and tool file with `switch (... kind)` over LayerKind.
-    switching = []
+    # Every library and tool file with `switch (... kind)` over LayerKind, and every one with an Activation case.
+    switching, activations = [], []
     for folder in ("src", "tools"):
         for root, _, files in os.walk(os.path.join(source_dir, folder)):
             for name in files:
@@ -31,12 +33,17 @@ def main():
                 text = open(path).read() if name.endswith(".cpp") else ""
                 if "switch (layer.kind)" in text or ("LayerKind kind" in text and "switch (kind)" in text):
                     switching.append(path)
+                if "case Activation::" in text:
+                    activations.append(path)
     switching.append(os.path.join(source_dir, "src/graph/names.cpp"))
-    if len(switching) < 8:
-        print(f"only {len(switching)} files switch over LayerKind; the search is broken")
+    if len(switching) < 8 or len(activations) < 3:
+        print(f"only {len(switching)} files switch over LayerKind, {len(activations)} over Activation; the search is broken")
         return 1
     failures = 0
-    for path in sorted(switching):
+    checks = [(path, "DUSK_TEST_EXTRA_LAYER_KIND", EXTRA, "LayerKind") for path in sorted(switching)]
+    checks += [(path, "DUSK_TEST_EXTRA_ACTIVATION", EXTRA_ACTIVATION, "Activation")
+               for path in sorted(set(activations) | {os.path.join(source_dir, "src/graph/names.cpp")})]
+    for path, macro, extra_name, enum in checks:
         entry = commands.get(path)
         if entry is None:
             print(f"{path}: not in compile_commands.json")
@@ -57,21 +64,21 @@ def main():
             base.append(arg)
         base.append("-fsyntax-only")
         plain = subprocess.run(base, cwd=entry["directory"], capture_output=True, text=True)
-        extra = subprocess.run(base + [f"-DDUSK_TEST_EXTRA_LAYER_KIND={EXTRA}"], cwd=entry["directory"],
+        extra = subprocess.run(base + [f"-D{macro}={extra_name}"], cwd=entry["directory"],
                                capture_output=True, text=True)
         relative = os.path.relpath(path, source_dir)
         if plain.returncode != 0:
             print(f"{relative}: does not compile as it is:\n{plain.stderr[-2000:]}")
             failures += 1
         elif extra.returncode == 0:
-            print(f"{relative}: compiles with an unhandled LayerKind; list every kind in its switches (no default:)")
+            print(f"{relative}: compiles with an unhandled {enum}; list every value in its switches (no default:)")
             failures += 1
-        elif EXTRA not in extra.stderr and "static assertion" not in extra.stderr:
+        elif extra_name not in extra.stderr and "static assertion" not in extra.stderr:
             print(f"{relative}: failed for another reason:\n{extra.stderr[-2000:]}")
             failures += 1
         else:
-            print(f"{relative}: refuses an unhandled LayerKind")
-    print(f"{len(switching)} files checked, {failures} failed")
+            print(f"{relative}: refuses an unhandled {enum}")
+    print(f"{len(checks)} checks of {len(set(switching) | set(activations))} files, {failures} failed")
     return 1 if failures else 0
 
 

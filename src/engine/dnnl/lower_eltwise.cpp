@@ -1,6 +1,7 @@
 // Element-wise work: Darknet's activations as oneDNN eltwise post-ops or
 // primitives, and shortcut additions that were not fused into a convolution.
 #include "engine/dnnl/plan_builder.hpp"
+#include "graph/activation_table.hpp"
 
 namespace dusk::fast {
 
@@ -11,7 +12,7 @@ using dnnl::prop_kind;
 std::optional<Eltwise> eltwise_for(Activation activation) {
   switch (activation) {
     case Activation::Leaky:
-    case Activation::Revleaky: return Eltwise{algorithm::eltwise_relu, 0.1f};
+    case Activation::Revleaky: return Eltwise{algorithm::eltwise_relu, kLeakySlope};
     case Activation::Relu: return Eltwise{algorithm::eltwise_relu, 0.f};
     case Activation::Relu6: return Eltwise{algorithm::eltwise_clip, 0.f, 6.f};
     case Activation::Hardtan: return Eltwise{algorithm::eltwise_clip, -1.f, 1.f};
@@ -21,8 +22,22 @@ std::optional<Eltwise> eltwise_for(Activation activation) {
     case Activation::Gelu: return Eltwise{algorithm::eltwise_gelu_tanh};
     case Activation::Swish: return Eltwise{algorithm::eltwise_swish, 1.f};
     case Activation::Mish: return Eltwise{algorithm::eltwise_mish};
-    default: return std::nullopt;
+    case Activation::Linear:  // no step at all
+    case Activation::Selu:    // the rest: oneDNN has none with Darknet's arithmetic (selu's and
+    case Activation::HardMish:  // elu's constants, stair's parity, the channel families)
+    case Activation::Relie:
+    case Activation::Ramp:
+    case Activation::Plse:
+    case Activation::Stair:
+    case Activation::Lhtan:
+    case Activation::Loggy:
+    case Activation::NormalizeChannels:
+    case Activation::NormalizeChannelsSoftmax:
+    case Activation::NormalizeChannelsSoftmaxMaxval:
+    case Activation::Count:
+      return std::nullopt;
   }
+  return std::nullopt;
 }
 
 bool append_activation(dnnl::post_ops& ops, Activation activation) {
