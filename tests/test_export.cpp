@@ -25,7 +25,7 @@
 #include "detect/candidates.hpp"
 #include "dusk/export.hpp"
 #include "engine/dnnl/fast_plan.hpp"
-#include "util/cpu_features.hpp"
+#include "dusk/cpu.hpp"
 #include "export/onnx_builder.hpp"
 #include "support/compare.hpp"
 #include "support/fixtures.hpp"

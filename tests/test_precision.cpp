@@ -38,7 +38,7 @@
 #include "engine/kernels/ref/ref_kernels.hpp"
 #include "support/compare.hpp"
 #include "support/fixtures.hpp"
-#include "util/cpu_features.hpp"
+#include "dusk/cpu.hpp"
 
 using namespace dusk;
 

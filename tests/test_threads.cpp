@@ -13,6 +13,7 @@
 #include "support/paths.hpp"
 #include "engine/cpu_share.hpp"
 #include "util/cpus.hpp"
+#include "dusk/cpu.hpp"
 
 namespace fs = std::filesystem;
 

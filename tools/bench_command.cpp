@@ -15,9 +15,8 @@
 #include <random>
 
 #include "cli_common.hpp"
-#include "util/cpu_features.hpp"
-#include "util/cpus.hpp"
-#include "util/text.hpp"
+#include "dusk/cpu.hpp"
+#include "dusk/text.hpp"
 #include "commands.hpp"
 
 namespace dusk::cli {

@@ -9,8 +9,8 @@
 
 #include <algorithm>
 
-#include "util/files.hpp"
-#include "util/text.hpp"
+#include "dusk/files.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk::cli {
 

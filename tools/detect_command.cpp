@@ -18,8 +18,8 @@
 #include "names_lookup.hpp"
 #include "progress.hpp"
 #include "dusk/video.hpp"
-#include "util/files.hpp"
-#include "util/text.hpp"
+#include "dusk/files.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk::cli {
 

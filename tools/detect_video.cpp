@@ -15,8 +15,8 @@
 #include "interrupt.hpp"
 #include "progress.hpp"
 #include "track_output.hpp"
-#include "util/files.hpp"
-#include "util/text.hpp"
+#include "dusk/files.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk::cli {
 

@@ -7,8 +7,8 @@
 #include "commands.hpp"
 #include "dusk/calibration.hpp"
 #include "dusk/export.hpp"
-#include "util/files.hpp"
-#include "util/text.hpp"
+#include "dusk/files.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk::cli {
 

@@ -9,8 +9,8 @@
 
 #include "cli_common.hpp"
 #include "commands.hpp"
-#include "util/files.hpp"
-#include "util/text.hpp"
+#include "dusk/files.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk::cli {
 

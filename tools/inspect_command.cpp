@@ -10,7 +10,7 @@
 
 #include "cli_common.hpp"
 #include "commands.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk::cli {
 

@@ -11,11 +11,11 @@
 #include "cli_common.hpp"
 #include "commands.hpp"
 #include "dusk/eval.hpp"
-#include "eval/map_run.hpp"
+#include "dusk/map_run.hpp"
 #include "map_plot.hpp"
 #include "progress.hpp"
-#include "util/files.hpp"
-#include "util/text.hpp"
+#include "dusk/files.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk::cli {
 

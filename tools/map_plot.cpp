@@ -6,7 +6,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "dusk/error.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk::cli {
 

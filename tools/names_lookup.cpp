@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk::cli {
 

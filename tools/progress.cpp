@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk::cli {
 

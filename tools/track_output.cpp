@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk::cli {
 

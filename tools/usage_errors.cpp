@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <numeric>
 
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk::cli {
 

@@ -17,6 +17,13 @@ struct Truth {
   RelativeBox box;  // relative to the image
 };
 
+// A labeled image: its path and its truths, read beforehand, so a bad
+// label stops a run before any work.
+struct LabeledImage {
+  std::string image_path;
+  std::vector<Truth> truths;
+};
+
 // What the evaluation needs of one image. `detections` in the order Darknet
 // lists them after NMS (box by box, classes ascending within a box): ties in
 // probability keep this order, as Darknet's stable sort does.

@@ -9,8 +9,7 @@
 #include <optional>
 
 #include "dusk/dusk.hpp"
-#include "eval/map_run.hpp"
-#include "util/cpus.hpp"
+#include "dusk/map_run.hpp"
 #include "py_errors.hpp"
 #include "model_io.hpp"
 

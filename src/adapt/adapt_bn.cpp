@@ -6,8 +6,8 @@
 
 #include "dusk/adapt_bn.hpp"
 #include "dusk/error.hpp"
-#include "util/files.hpp"
-#include "util/text.hpp"
+#include "dusk/files.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk {
 

@@ -11,7 +11,7 @@
 #include "engine/fold.hpp"
 #include "engine/kernels/ref/ref_kernels.hpp"
 #include "engine/run_layer.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk {
 

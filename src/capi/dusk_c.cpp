@@ -12,7 +12,7 @@
 #include <string>
 
 #include "dusk/dusk.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 struct dusk_detector {
   dusk::Detector detector;

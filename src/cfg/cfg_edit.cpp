@@ -2,7 +2,7 @@
 #include <set>
 
 #include "dusk/cfg.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk {
 

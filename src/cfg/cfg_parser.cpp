@@ -5,8 +5,8 @@
 
 #include "dusk/cfg.hpp"
 #include "dusk/error.hpp"
-#include "util/files.hpp"
-#include "util/text.hpp"
+#include "dusk/files.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk {
 

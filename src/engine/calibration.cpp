@@ -14,8 +14,8 @@
 
 #include "dusk/error.hpp"
 #include "engine/split_activations.hpp"
-#include "util/files.hpp"
-#include "util/text.hpp"
+#include "dusk/files.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk {
 

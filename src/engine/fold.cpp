@@ -6,7 +6,7 @@
 
 #include "dusk/error.hpp"
 #include "dusk/network.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk {
 

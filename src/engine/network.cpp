@@ -22,10 +22,10 @@
 #include "engine/kernel_store.hpp"
 #include "engine/run_layer.hpp"
 #include "weights/deferred_kernels.hpp"
-#include "util/cpu_features.hpp"
+#include "dusk/cpu.hpp"
 #include "util/cpus.hpp"
 #include "util/memory.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk {
 

@@ -11,11 +11,6 @@
 
 namespace dusk {
 
-struct LabeledImage {
-  std::string image_path;
-  std::vector<Truth> truths;  // read beforehand, so a bad label stops the run before any work
-};
-
 struct LabeledRun {
   std::vector<EvalImage> images;  // the images that could be read, in list order
   std::vector<std::string> failures;  // one message per image that could not be read

@@ -7,7 +7,7 @@
 #include "detect/candidates.hpp"
 #include "dusk/error.hpp"
 #include "dusk/eval.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk {
 

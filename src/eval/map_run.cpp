@@ -1,5 +1,6 @@
 // The map pipeline: dataset, detection on parallel workers, evaluation.
-#include "eval/map_run.hpp"
+#include "dusk/map_run.hpp"
+#include "eval/labeled_run.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -7,8 +8,8 @@
 
 #include "dusk/error.hpp"
 #include "eval/dataset.hpp"
-#include "util/files.hpp"
-#include "util/text.hpp"
+#include "dusk/files.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk {
 

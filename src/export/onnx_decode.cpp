@@ -3,7 +3,7 @@
 #include "export/onnx_decode.hpp"
 
 #include "dusk/error.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk::onnx_export {
 

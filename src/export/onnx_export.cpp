@@ -15,7 +15,7 @@
 #include "graph/activation_table.hpp"
 #include "export/onnx_decode.hpp"
 #include "export/onnx_int8.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk {
 

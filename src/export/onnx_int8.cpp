@@ -7,7 +7,7 @@
 #include <limits>
 
 #include "dusk/error.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk::onnx_export {
 

@@ -8,7 +8,7 @@
 #include "dusk/error.hpp"
 #include "dusk/graph.hpp"
 #include "graph/graph_internal.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk {
 

@@ -4,7 +4,7 @@
 
 #include "dusk/error.hpp"
 #include "graph/graph_internal.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk {
 

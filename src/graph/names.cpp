@@ -6,7 +6,7 @@
 #include "dusk/graph.hpp"
 #include "graph/activation_table.hpp"
 #include "graph/graph_internal.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk {
 

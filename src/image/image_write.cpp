@@ -5,8 +5,8 @@
 
 #include "dusk/error.hpp"
 #include "dusk/image.hpp"
-#include "util/files.hpp"
-#include "util/text.hpp"
+#include "dusk/files.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk {
 

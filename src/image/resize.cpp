@@ -7,7 +7,7 @@
 
 #include "dusk/error.hpp"
 #include "dusk/image.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk {
 

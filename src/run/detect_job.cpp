@@ -8,7 +8,7 @@
 
 #include "dusk/error.hpp"
 #include "util/ordered_work.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk {
 

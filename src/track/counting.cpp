@@ -6,7 +6,7 @@
 #include <cstdlib>
 
 #include "dusk/error.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk {
 

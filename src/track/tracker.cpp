@@ -10,7 +10,7 @@
 #include "dusk/error.hpp"
 #include "dusk/track.hpp"
 #include "track/byte_track.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk {
 

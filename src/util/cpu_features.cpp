@@ -1,4 +1,4 @@
-#include "util/cpu_features.hpp"
+#include "dusk/cpu.hpp"
 
 #include <cpuid.h>
 
@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "dusk/error.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk {
 

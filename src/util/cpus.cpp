@@ -1,5 +1,6 @@
 // CPU budget of this process: affinity mask and cgroup quotas.
 #include "util/cpus.hpp"
+#include "dusk/cpu.hpp"
 
 #include <dlfcn.h>
 #include <sched.h>
@@ -12,7 +13,7 @@
 #include <sstream>
 #include <vector>
 
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 // LLVM's OpenMP runtime (libomp) API; dusk links it (CMakeLists.txt).
 extern "C" void kmp_set_blocktime(int milliseconds);

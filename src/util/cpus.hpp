@@ -23,8 +23,6 @@ inline constexpr int kOpenMpBlocktimeMs = 1;
 // once per thread, unless the user chose one (KMP_BLOCKTIME).
 void limit_openmp_spinning();
 
-// The file of the OpenMP runtime that GOMP_parallel resolves to in this
-// process ("libomp.so.5" when dusk's link order took effect).
-std::string openmp_runtime_file();
+// openmp_runtime_file() is public: dusk/cpu.hpp.
 
 }  // namespace dusk

@@ -1,4 +1,4 @@
-#include "util/files.hpp"
+#include "dusk/files.hpp"
 
 #include <unistd.h>
 
@@ -12,7 +12,7 @@
 #include <random>
 
 #include "dusk/error.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk {
 

@@ -1,4 +1,4 @@
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 #include <algorithm>
 #include <cstdio>

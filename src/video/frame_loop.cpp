@@ -5,7 +5,7 @@
 
 #include "dusk/error.hpp"
 #include "dusk/video.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 #include "video/bounded_queue.hpp"
 
 namespace dusk {

@@ -11,8 +11,8 @@
 
 #include "dusk/error.hpp"
 #include "dusk/video.hpp"
-#include "util/files.hpp"
-#include "util/text.hpp"
+#include "dusk/files.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk {
 

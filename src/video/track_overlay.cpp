@@ -2,7 +2,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "dusk/video.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk {
 

@@ -9,7 +9,7 @@
 
 #include "dusk/error.hpp"
 #include "dusk/video.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk {
 

@@ -1,7 +1,7 @@
 #include "weights/blocks.hpp"
 
 #include "dusk/error.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk {
 

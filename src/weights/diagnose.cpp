@@ -1,6 +1,6 @@
 // Explaining why a weights file does not fit its cfg.
 #include "dusk/weights.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk {
 

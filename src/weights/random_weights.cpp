@@ -4,7 +4,7 @@
 #include <random>
 
 #include "dusk/error.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 #include "weights/blocks.hpp"
 
 namespace dusk {

@@ -10,9 +10,9 @@
 #include <cstring>
 
 #include "dusk/error.hpp"
-#include "util/files.hpp"
+#include "dusk/files.hpp"
 #include "util/memory.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 #include "weights/blocks.hpp"
 #include "weights/deferred_kernels.hpp"
 

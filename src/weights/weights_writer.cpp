@@ -2,8 +2,8 @@
 #include <cstring>
 
 #include "dusk/error.hpp"
-#include "util/files.hpp"
-#include "util/text.hpp"
+#include "dusk/files.hpp"
+#include "dusk/text.hpp"
 #include "weights/blocks.hpp"
 
 namespace dusk {

@@ -23,7 +23,7 @@
 
 #include "detect_args.hpp"
 #include "serve/web_page.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk::serve {
 

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <fstream>
 
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk::serve {
 

@@ -16,7 +16,7 @@
 #include "serve/stream_hub.hpp"
 #include "serve/work_pool.hpp"
 #include "track_output.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk::cli {
 

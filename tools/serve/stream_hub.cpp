@@ -8,7 +8,7 @@
 
 #include "cli_common.hpp"
 #include "track_output.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk::serve {
 

@@ -10,7 +10,7 @@
 
 #include "dusk/error.hpp"
 #include "engine/dnnl/plan_builder.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk {
 

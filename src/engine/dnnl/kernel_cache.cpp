@@ -6,7 +6,7 @@
 #include "dusk/error.hpp"
 #include "engine/dnnl/winograd.hpp"
 #include "engine/dnnl/winograd_kernel.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk {
 

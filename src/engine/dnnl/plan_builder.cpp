@@ -7,7 +7,7 @@
 #include <string>
 
 #include "dusk/error.hpp"
-#include "util/text.hpp"
+#include "dusk/text.hpp"
 
 namespace dusk::fast {
 

@@ -9,7 +9,7 @@
 #include <cstring>
 
 #include "dusk/network.hpp"
-#include "util/cpu_features.hpp"
+#include "dusk/cpu.hpp"
 
 namespace dusk {
 

@@ -10,7 +10,6 @@
 
 #include "dusk/eval.hpp"
 #include "dusk/network.hpp"
-#include "eval/labeled_run.hpp"
 
 namespace dusk {
 

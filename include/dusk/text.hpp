@@ -1,5 +1,6 @@
 #pragma once
-// Small string helpers for building one-line messages.
+// Small string helpers for building one-line messages, shared by the
+// library and its shells (CLI, Python, C API).
 #include <sstream>
 #include <string>
 #include <string_view>

@@ -29,4 +29,8 @@ std::string describe(const CpuFeatures& features);
 // The CPU's model name (/proc/cpuinfo), or "unknown CPU".
 std::string cpu_model_name();
 
+// The file of the OpenMP runtime that GOMP_parallel resolves to in this
+// process ("libomp.so.5" when dusk's link order took effect).
+std::string openmp_runtime_file();
+
 }  // namespace dusk
