@@ -15,6 +15,7 @@
 #include <random>
 
 #include "cli_common.hpp"
+#include "dusk/options.hpp"
 #include "dusk/cpu.hpp"
 #include "dusk/text.hpp"
 #include "commands.hpp"

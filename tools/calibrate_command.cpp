@@ -8,6 +8,7 @@
 
 #include "cli_common.hpp"
 #include "commands.hpp"
+#include "dusk/options.hpp"
 #include "progress.hpp"
 
 namespace dusk::cli {
@@ -28,7 +29,7 @@ struct CalibrateArgs {
 
 int run_calibrate(const CalibrateArgs& args) {
   if (args.method != "max" && args.method != "percentile") {
-    throw UsageError("--method '" + args.method + "' is unknown; use max or percentile");
+    throw UsageError(unknown_name("--method", args.method, "max or percentile"));
   }
   if (!(args.percentile > 0 && args.percentile <= 100)) throw UsageError("--percentile must be in (0, 100]");
   refuse_to_overwrite(args.out, {args.cfg, args.weights});

@@ -1,5 +1,7 @@
 #include "cli_common.hpp"
 
+#include "dusk/options.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <charconv>
@@ -88,23 +90,12 @@ void add_precision_flags(CLI::App& command, PrecisionFlags& flags) {
 }
 
 void apply_precision_flags(const PrecisionFlags& flags, NetworkOptions& options) {
-  const std::optional<Precision> precision = parse_precision(flags.precision);
-  if (!precision) throw UsageError("--precision '" + flags.precision + "' is unknown; use auto, fp32, bf16 or int8");
-  const std::optional<Precision> accept = parse_precision(flags.accept);
-  if (!accept || *accept == Precision::Auto) {
-    throw UsageError("--accept '" + flags.accept + "' is unknown; use fp32, bf16 or int8");
-  }
-  options.precision = *precision;
-  options.lowest_accepted = *accept;
+  options.precision = precision_option(flags.precision);
+  options.lowest_accepted = accept_option(flags.accept);
   options.strict_precision = flags.strict;
   if (!flags.calibration.empty()) {
     options.calibration = std::make_shared<const Calibration>(read_calibration(flags.calibration));
   }
-}
-
-Backend backend_option(const std::string& name) {
-  if (const std::optional<Backend> backend = parse_backend(name)) return *backend;
-  throw UsageError("--backend '" + name + "' is unknown; use auto, fast or ref");
 }
 
 Network load_network(const std::string& cfg_path, const std::string& weights_path, const NetworkOptions& options,

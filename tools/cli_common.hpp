@@ -28,8 +28,6 @@ Size parse_size(const std::string& text);
 // "all", or "12,30" -> indices; empty -> empty.
 std::vector<int> parse_layer_list(const std::string& text, const Graph& graph);
 
-// "auto", "fast" or "ref".
-Backend backend_option(const std::string& name);
 
 // --precision, --accept and --strict, on every command that runs a network.
 struct PrecisionFlags {

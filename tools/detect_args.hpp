@@ -55,8 +55,6 @@ struct DetectArgs {
   bool tracking_option_given = false;  // any --track-*, --count-line or --zone
 };
 
-// "--tiles" text: "" -> none, "auto", or "CxR".
-std::optional<TileOptions> parse_tiles(const std::string& text, float overlap);
 
 // Darknet's -out "objects" array, six decimals as its %f writes them.
 nlohmann::ordered_json objects_value(const std::vector<Detection>& detections);

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_common.hpp"
+#include "dusk/options.hpp"
 #include "commands.hpp"
 #include "detect_args.hpp"
 #include "names_lookup.hpp"
@@ -62,14 +63,6 @@ std::vector<std::string> take_shard(const std::vector<std::string>& images, cons
   return {sorted.begin() + static_cast<std::ptrdiff_t>(begin), sorted.begin() + static_cast<std::ptrdiff_t>(end)};
 }
 
-// nullopt: the cfg's own nms_kind.
-std::optional<NmsKind> nms_kind_option(const std::string& name) {
-  if (name == "cfg") return std::nullopt;
-  if (const std::optional<NmsKind> kind = parse_nms_kind(name)) return kind;
-  throw UsageError("--nms-kind '" + name + "' is unknown; use " + std::string(kNmsKindNames) + ", or cfg");
-}
-
-// Six decimals, as Darknet's %f writes them.
 
 fs::path canonical_or_self(const fs::path& path) {
   std::error_code error;
@@ -107,12 +100,6 @@ std::string annotated_path(const std::string& out_dir, const std::string& input,
   return (fs::path(out_dir) / name).string();
 }
 
-ResizeMethod parse_resize(const std::string& name) {
-  if (name == "darknet") return ResizeMethod::Darknet;
-  if (name == "linear") return ResizeMethod::Linear;
-  if (name == "nearest") return ResizeMethod::Nearest;
-  throw UsageError("--resize '" + name + "' is unknown; use darknet, linear or nearest");
-}
 
 // Video inputs go alone; video-only options need one.
 bool is_video_run(const DetectArgs& args) {
@@ -140,32 +127,6 @@ bool is_video_run(const DetectArgs& args) {
 
 }  // namespace
 
-std::optional<TileOptions> parse_tiles(const std::string& text, float overlap) {
-  if (text.empty()) return std::nullopt;
-  TileOptions tiles;
-  tiles.overlap = overlap;
-  if (text == "auto") {
-    tiles.automatic = true;
-  } else {
-    const std::size_t x = text.find('x');
-    try {
-      std::size_t used = 0;
-      if (x == std::string::npos) throw std::invalid_argument("no x");
-      tiles.columns = std::stoi(text.substr(0, x), &used);
-      if (used != x) throw std::invalid_argument("columns");
-      tiles.rows = std::stoi(text.substr(x + 1), &used);
-      if (used != text.size() - x - 1) throw std::invalid_argument("rows");
-    } catch (const std::exception&) {
-      throw UsageError("--tiles '" + text + "' is not CxR or auto; write it like 3x2 (3 columns, 2 rows)");
-    }
-  }
-  try {
-    tile_layout(1000, 1000, 100, 100, tiles);  // checks the ranges with a message
-  } catch (const Error& error) {
-    throw UsageError(std::string("--tiles/--tile-overlap: ") + error.what());
-  }
-  return tiles;
-}
 
 // The library's record writer (record.hpp), as JSON values the video and tracking lines extend.
 nlohmann::ordered_json objects_value(const std::vector<Detection>& detections) {
@@ -214,9 +175,9 @@ int run_detect(const DetectArgs& args) {
   options.nms = args.nms;
   options.nms_kind = nms_kind_option(args.nms_kind);
   options.letterbox = args.letterbox;
-  options.resize = parse_resize(args.resize);
+  options.resize = resize_option(args.resize);
   if (!args.names.empty()) options.labels = load_labels(args.names);
-  const std::optional<TileOptions> tiles = parse_tiles(args.tiles, args.tile_overlap);
+  const std::optional<TileOptions> tiles = tiles_option(args.tiles, args.tile_overlap);
   const bool video = is_video_run(args);
 
   std::vector<std::string> images;

@@ -11,6 +11,7 @@
 
 #include "cli_common.hpp"
 #include "detect_args.hpp"
+#include "dusk/options.hpp"
 #include "dusk/video.hpp"
 #include "interrupt.hpp"
 #include "progress.hpp"
@@ -70,7 +71,7 @@ VideoOptions video_options(const DetectArgs& args) {
     options.end_frame = p.frame;
     options.end_ms = p.ms;
   }
-  options.tiles = parse_tiles(args.tiles, args.tile_overlap);
+  options.tiles = tiles_option(args.tiles, args.tile_overlap);
   return options;
 }
 

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "cli_common.hpp"
+#include "dusk/options.hpp"
 #include "commands.hpp"
 #include "dusk/files.hpp"
 #include "dusk/text.hpp"

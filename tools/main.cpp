@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli_common.hpp"
+#include "dusk/options.hpp"
 #include "commands.hpp"
 #include "usage_errors.hpp"
 
@@ -40,6 +41,9 @@ int main(int argc, char** argv) {
     return action();
   } catch (const dusk::cli::UsageError& error) {
     std::cerr << "dusk: error: " << error.what() << "\n";
+    return 2;
+  } catch (const dusk::OptionError& error) {  // a flag's value: said with the flag's name
+    std::cerr << "dusk: error: " << error.message(dusk::Shell::Cli) << "\n";
     return 2;
   } catch (const dusk::Error& error) {
     std::cerr << "dusk: error: " << dusk::cli::in_cli_terms(error.what()) << "\n";

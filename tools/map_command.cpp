@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_common.hpp"
+#include "dusk/options.hpp"
 #include "commands.hpp"
 #include "dusk/eval.hpp"
 #include "dusk/map_run.hpp"

@@ -55,6 +55,15 @@ typedef struct dusk_options {
      struct_size gets auto. */
   const char* precision;
   const char* calibration_path; /* int8's ranges from `dusk calibrate`; NULL: none (added after 0.1.0) */
+  /* Added after 0.1.0 too, with the command line's names and checks (a
+     caller built with the older struct gets the defaults): */
+  const char* backend;     /* "auto", "fast" or "ref"; NULL: auto */
+  int strict;              /* nonzero: a precision the CPU lacks is an error, not fp32 */
+  const char* nms_kind;    /* "default", "greedynms", "diounms", "cornersnms" or "cfg"; NULL: default */
+  const char* resize;      /* "darknet", "linear" or "nearest"; NULL: darknet */
+  const char* tiles;       /* "CxR" or "auto": each image cut into tiles, detected and merged; NULL: none */
+  float tile_overlap;      /* 0 to 0.5; default 0.1 */
+  int batch;               /* images per forward pass in dusk_detect_files; default 1; not with tiles */
 } dusk_options;
 
 typedef struct dusk_detection {

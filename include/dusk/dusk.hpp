@@ -9,6 +9,7 @@
 #include "dusk/graph.hpp"
 #include "dusk/image.hpp"
 #include "dusk/network.hpp"
+#include "dusk/options.hpp"
 #include "dusk/record.hpp"
 #include "dusk/run.hpp"
 #include "dusk/tiles.hpp"

@@ -80,26 +80,48 @@ class Detector:
     precision: "auto", "fp32", "bf16" or "int8" (the convolutions' arithmetic;
     heads stay fp32). A mode this CPU lacks runs fp32 and says so in
     `notices`, or raises with strict=True. int8 needs `calib`, a file from
-    `dusk calibrate` made with these weights.
+    `dusk calibrate` made with these weights; accept: the least accurate mode
+    precision="auto" may pick.
+    nms_kind: "default" (Darknet's detector test), "greedynms", "diounms",
+    "cornersnms", or "cfg" (the cfg's own). resize: "darknet", "linear" or
+    "nearest" (how images are scaled to the network).
+    tiles: "CxR", (columns, rows) or "auto": each image cut into overlapping
+    tiles (tile_overlap, 0 to 0.5), detected and merged. batch: images per
+    forward pass when detecting on a list (not with tiles).
+    max_image_pixels: refuse larger images (default 67 Mpx).
+    These are the command line's options, with its names and checks.
     """
 
     def __init__(self, cfg: Union[str, os.PathLike], weights: Union[str, os.PathLike],
                  names: Union[None, str, os.PathLike, Sequence[str]] = None, thresh: float = 0.25, nms: float = 0.45,
                  letterbox: bool = False, threads: Optional[int] = None, size: Optional[Tuple[int, int]] = None,
                  backend: str = "auto", precision: str = "auto", strict: bool = False,
-                 calib: Union[None, str, os.PathLike] = None) -> None:
+                 calib: Union[None, str, os.PathLike] = None, nms_kind: str = "default", resize: str = "darknet",
+                 tiles: Union[None, str, Tuple[int, int]] = None, tile_overlap: float = 0.1, batch: int = 1,
+                 accept: str = "fp32", max_image_pixels: Optional[int] = None) -> None:
         if names is None:
             labels: List[str] = []
         elif isinstance(names, (str, os.PathLike)):
             labels = load_labels(names)
         else:
             labels = [str(n) for n in names]
-        width, height = (0, 0) if size is None else (int(size[0]), int(size[1]))
         if threads is not None and threads < 1:
             raise Error(f"threads={threads}: give a positive count, or None for the CPUs this process may use")
-        self._impl = _dusk.Detector(os.fspath(cfg), os.fspath(weights), labels, float(thresh), float(nms),
-                                    bool(letterbox), int(threads or 0), width, height, backend,
-                                    precision, bool(strict), "" if calib is None else os.fspath(calib))
+        # Every option is checked in C++ through dusk's option table, as the CLI's and the C API's are.
+        options = {"thresh": float(thresh), "nms": float(nms), "letterbox": bool(letterbox), "backend": backend,
+                   "precision": precision, "accept": accept, "strict": bool(strict), "nms_kind": nms_kind,
+                   "resize": resize, "tile_overlap": float(tile_overlap), "batch": int(batch)}
+        if threads is not None:
+            options["threads"] = int(threads)
+        if size is not None:
+            options["size"] = (int(size[0]), int(size[1]))
+        if calib is not None:
+            options["calib"] = os.fspath(calib)
+        if tiles is not None:
+            options["tiles"] = tiles if isinstance(tiles, str) else f"{int(tiles[0])}x{int(tiles[1])}"
+        if max_image_pixels is not None:
+            options["max_image_pixels"] = int(max_image_pixels)
+        self._impl = _dusk.Detector(os.fspath(cfg), os.fspath(weights), labels, options)
 
     @property
     def classes(self) -> int:

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <optional>
 
+#include "dusk/cpu.hpp"
 #include "dusk/dusk.hpp"
 #include "dusk/map_run.hpp"
 #include "py_errors.hpp"
@@ -60,33 +61,68 @@ py::object detection_dict(const dusk::Detection& d) {
   return py::module_::import("json").attr("loads")(dusk::detection_json(d));
 }
 
+// Detection options from Python keywords, each read through dusk's option
+// table (options.hpp): the same checks and messages as every shell, the
+// option named as Python spells it.
+struct PyOptions {
+  dusk::DetectorOptions detector;
+  dusk::JobOptions job;
+};
+
+PyOptions options_from(const py::dict& given, std::vector<std::string> labels) {
+  PyOptions o;
+  o.detector.labels = std::move(labels);
+  std::string tiles;
+  double tile_overlap = 0.1;
+  dusk::NetworkOptions& network = o.detector.network;
+  try {
+    for (const auto& [key_object, value] : given) {
+      const std::string key = py::str(key_object);
+      if (key == "thresh") o.detector.threshold = dusk::unit_option(dusk::Option::Threshold, value.cast<double>());
+      else if (key == "nms") o.detector.nms = dusk::unit_option(dusk::Option::Nms, value.cast<double>());
+      else if (key == "nms_kind") o.detector.nms_kind = dusk::nms_kind_option(value.cast<std::string>());
+      else if (key == "letterbox") o.detector.letterbox = value.cast<bool>();
+      else if (key == "resize") o.detector.resize = dusk::resize_option(value.cast<std::string>());
+      else if (key == "threads") network.threads = dusk::size_option(dusk::Option::Threads, value.cast<long long>());
+      else if (key == "size") {
+        const auto [width, height] = value.cast<std::pair<long long, long long>>();
+        network.width = dusk::size_option(dusk::Option::Width, width);
+        network.height = dusk::size_option(dusk::Option::Height, height);
+      }
+      else if (key == "backend") network.backend = dusk::backend_option(value.cast<std::string>());
+      else if (key == "precision") network.precision = dusk::precision_option(value.cast<std::string>());
+      else if (key == "accept") network.lowest_accepted = dusk::accept_option(value.cast<std::string>());
+      else if (key == "strict") network.strict_precision = value.cast<bool>();
+      else if (key == "calib") {
+        network.calibration = std::make_shared<const dusk::Calibration>(
+            without_gil(Stage::General, [&] { return dusk::read_calibration(value.cast<std::string>()); }));
+      }
+      else if (key == "tiles") tiles = value.cast<std::string>();
+      else if (key == "tile_overlap") tile_overlap = value.cast<double>();
+      else if (key == "batch") o.job.batch = dusk::batch_option(value.cast<long long>());
+      else if (key == "max_image_pixels") o.detector.max_image_pixels = dusk::max_image_pixels_option(value.cast<long long>());
+      else raise(Stage::General, "unknown option " + key);
+    }
+    o.job.tiles = dusk::tiles_option(tiles, tile_overlap);
+    if (o.job.tiles && o.job.batch > 1) {
+      raise(Stage::General, "batch and tiles do not go together: a tiled image is already a batch of its tiles");
+    }
+  } catch (const dusk::OptionError& error) {
+    raise(Stage::General, error.message(dusk::Shell::Python));
+  } catch (const py::cast_error&) {
+    raise(Stage::General, "an option has a value of the wrong type (see help(dusk.Detector))");
+  }
+  return o;
+}
+
 class PyDetector {
  public:
-  PyDetector(const std::string& cfg, const std::string& weights, std::vector<std::string> labels, float thresh,
-             float nms, bool letterbox, int threads, int width, int height, const std::string& backend,
-             const std::string& precision, bool strict, const std::string& calibration) {
-    dusk::DetectorOptions options;
-    options.threshold = thresh;
-    options.nms = nms;
-    options.letterbox = letterbox;
-    options.network.threads = threads;
-    options.network.width = width;
-    options.network.height = height;
-    options.labels = std::move(labels);
-    if (!(thresh >= 0 && thresh <= 1) || !(nms >= 0 && nms <= 1)) {
-      raise(Stage::General, "thresh and nms must each be between 0 and 1");
-    }
-    const std::optional<dusk::Backend> named = dusk::parse_backend(backend);
-    if (!named) raise(Stage::General, "backend '" + backend + "' is unknown; use auto, fast or ref");
-    options.network.backend = *named;
-    const std::optional<dusk::Precision> mode = dusk::parse_precision(precision);
-    if (!mode) raise(Stage::General, "precision '" + precision + "' is unknown; use auto, fp32, bf16 or int8");
-    options.network.precision = *mode;
-    options.network.strict_precision = strict;
-    if (!calibration.empty()) {
-      options.network.calibration = std::make_shared<const dusk::Calibration>(
-          without_gil(Stage::General, [&] { return dusk::read_calibration(calibration); }));
-    }
+  PyDetector(const std::string& cfg, const std::string& weights, std::vector<std::string> labels,
+             const py::dict& given) {
+    PyOptions parsed = options_from(given, std::move(labels));
+    const dusk::DetectorOptions& options = parsed.detector;
+    job_ = parsed.job;
+    const int width = options.network.width, height = options.network.height;
     dusk::Graph graph = without_gil(Stage::Cfg, [&] { return dusk::load_graph(cfg, dusk::GraphOptions{width, height}); });
     dusk::Network network = without_gil(Stage::Weights, [&] {
       return dusk::Network::load(std::move(graph), weights, options.network);
@@ -95,26 +131,26 @@ class PyDetector {
     classes_ = detector_->classes();
   }
 
-  std::vector<dusk::Detection> detect_path(const std::string& path) const {
-    return without_gil(Stage::Image, [&] { return detector_->detect(path); });
+  // One image: tiled when the detector was made with tiles.
+  std::vector<dusk::Detection> detect_image(const dusk::Detector& detector, const dusk::Image& image) const {
+    return job_.tiles ? dusk::detect_tiled(detector, image, *job_.tiles) : detector.detect(image);
   }
-  // The detections and the image's (width, height), for records that carry both.
-  std::pair<std::vector<dusk::Detection>, std::pair<int, int>> detect_path_sized(const std::string& path) const {
+
+  std::vector<dusk::Detection> detect_path(const std::string& path) const {
     return without_gil(Stage::Image, [&] {
-      const dusk::Image image = dusk::load_image(path, detector_->options().max_image_pixels);
-      return std::make_pair(detector_->detect(image), std::make_pair(image.w, image.h));
+      return detect_image(*detector_, dusk::load_image(path, detector_->options().max_image_pixels));
     });
   }
   std::vector<dusk::Detection> detect_array(const py::array& array, bool rgb) const {
     const dusk::Image image = image_from_array(array, rgb);
-    return without_gil(Stage::Image, [&] { return detector_->detect(image); });
+    return without_gil(Stage::Image, [&] { return detect_image(*detector_, image); });
   }
   // The same at another threshold (what a tracker takes: every detection down to its low threshold).
   std::vector<dusk::Detection> detect_array_at(const py::array& array, bool rgb, float threshold) const {
     const dusk::Image image = image_from_array(array, rgb);
     dusk::DetectorOptions options = detector_->options();
     options.threshold = threshold;
-    return without_gil(Stage::Image, [&] { return dusk::Detector(detector_->network(), options).detect(image); });
+    return without_gil(Stage::Image, [&] { return detect_image(dusk::Detector(detector_->network(), options), image); });
   }
   // A list: a job (run.hpp) over paths and arrays, results in input order.
   // Each item's detections, or None where it failed, and (index, message) per failure.
@@ -144,7 +180,7 @@ class PyDetector {
         }};
     return without_gil(Stage::Image, [&] {
       BatchResult result;
-      dusk::run_detection_job(*detector_, source, {}, [&](dusk::JobItem&& item) {
+      dusk::run_detection_job(*detector_, source, job_, [&](dusk::JobItem&& item) {
         if (item.error.empty()) {
           result.first.emplace_back(std::move(item.detections));
         } else {
@@ -168,7 +204,9 @@ class PyDetector {
     }
     return without_gil(Stage::Image, [&] {
       std::string text;
-      dusk::run_detection_job(*detector_, source, {}, [&](dusk::JobItem&& item) {
+      dusk::JobOptions one = job_;
+      one.batch = 1;
+      dusk::run_detection_job(*detector_, source, one, [&](dusk::JobItem&& item) {
         text = dusk::image_record_json(item, frame_id, with_size);
       });
       return text;
@@ -187,6 +225,7 @@ class PyDetector {
 
  private:
   std::optional<dusk::Detector> detector_;
+  dusk::JobOptions job_;  // tiles and batch
   int classes_ = 0;
 };
 
@@ -411,10 +450,8 @@ PYBIND11_MODULE(_dusk, m) {
                std::to_string(static_cast<int>(d.box.width)) + ", " + std::to_string(static_cast<int>(d.box.height)) + "))";
       });
   py::class_<PyDetector>(m, "Detector")
-      .def(py::init<const std::string&, const std::string&, std::vector<std::string>, float, float, bool, int, int, int,
-                    const std::string&, const std::string&, bool, const std::string&>())
+      .def(py::init<const std::string&, const std::string&, std::vector<std::string>, const py::dict&>())
       .def("detect_path", &PyDetector::detect_path)
-      .def("detect_path_sized", &PyDetector::detect_path_sized)
       .def("detect_array", &PyDetector::detect_array)
       .def("detect_array_at", &PyDetector::detect_array_at)
       .def("detect_batch", &PyDetector::detect_batch)

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "dusk/error.hpp"
+#include "dusk/options.hpp"
 
 namespace dusk_python {
 
@@ -43,6 +44,9 @@ auto without_gil(Stage stage, Body&& body) {
     py::gil_scoped_release release;
     try {
       result.emplace(body());
+    } catch (const dusk::OptionError& error) {  // the option as Python spells it
+      failure = error.message(dusk::Shell::Python);
+      failed_stage = Stage::General;
     } catch (const dusk::Error& error) {
       failure = error.what();
     } catch (const std::bad_alloc&) {

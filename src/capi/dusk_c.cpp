@@ -17,6 +17,7 @@
 struct dusk_detector {
   dusk::Detector detector;
   int classes = 0;
+  dusk::JobOptions job;  // tiles and batch
 };
 
 struct dusk_tracker {
@@ -65,38 +66,44 @@ Options versioned(const Options* given, Options defaults, const char* name, cons
   return defaults;
 }
 
-// Options from a caller's struct.
-dusk::DetectorOptions detector_options(const dusk_options* given) {
+struct CallerOptions {
+  dusk::DetectorOptions detector;
+  dusk::JobOptions job;
+};
+
+// Options from a caller's struct, each read through dusk's option table
+// (options.hpp): the command line's checks and messages, the field named as C spells it.
+CallerOptions detector_options(const dusk_options* given) {
   dusk_options defaults;
   dusk_options_init(&defaults);
   const dusk_options o = versioned(given, defaults, "dusk_options", "dusk_options_init");
-  if (!(o.threshold >= 0 && o.threshold <= 1) || !(o.nms >= 0 && o.nms <= 1)) {
-    throw dusk::Error(dusk::cat("dusk_options: threshold ", o.threshold, " and nms ", o.nms,
-                                " must each be between 0 and 1"));
+  CallerOptions caller;
+  dusk::DetectorOptions& options = caller.detector;
+  try {
+    options.threshold = dusk::unit_option(dusk::Option::Threshold, o.threshold);
+    options.nms = dusk::unit_option(dusk::Option::Nms, o.nms);
+    options.letterbox = o.letterbox != 0;
+    options.network.width = dusk::size_option(dusk::Option::Width, o.width);
+    options.network.height = dusk::size_option(dusk::Option::Height, o.height);
+    options.network.threads = dusk::size_option(dusk::Option::Threads, o.threads);
+    if (o.precision != nullptr) options.network.precision = dusk::precision_option(o.precision);
+    if (o.backend != nullptr) options.network.backend = dusk::backend_option(o.backend);
+    options.network.strict_precision = o.strict != 0;
+    if (o.nms_kind != nullptr) options.nms_kind = dusk::nms_kind_option(o.nms_kind);
+    if (o.resize != nullptr) options.resize = dusk::resize_option(o.resize);
+    caller.job.tiles = dusk::tiles_option(o.tiles != nullptr ? o.tiles : "", o.tile_overlap);
+    caller.job.batch = dusk::batch_option(o.batch);
+  } catch (const dusk::OptionError& error) {
+    throw dusk::Error(error.message(dusk::Shell::C));
   }
-  if (o.threads < 0 || o.width < 0 || o.height < 0) {
-    throw dusk::Error("dusk_options: threads, width and height must be 0 (the default) or positive");
+  if (caller.job.tiles && caller.job.batch > 1) {
+    throw dusk::Error("dusk_options.batch and dusk_options.tiles do not go together: a tiled image is already a batch");
   }
-  dusk::DetectorOptions options;
-  options.threshold = o.threshold;
-  options.nms = o.nms;
-  options.letterbox = o.letterbox != 0;
-  options.network.width = o.width;
-  options.network.height = o.height;
-  options.network.threads = o.threads;
   if (o.names_path != nullptr) options.labels = dusk::load_labels(o.names_path);
-  if (o.precision != nullptr) {
-    const std::optional<dusk::Precision> precision = dusk::parse_precision(o.precision);
-    if (!precision) {
-      throw dusk::Error(dusk::cat("dusk_options: precision '", dusk::printable(o.precision),
-                                  "' is unknown; use auto, fp32, bf16 or int8"));
-    }
-    options.network.precision = *precision;
-  }
   if (o.calibration_path != nullptr) {
     options.network.calibration = std::make_shared<const dusk::Calibration>(dusk::read_calibration(o.calibration_path));
   }
-  return options;
+  return caller;
 }
 
 // Creation in stages, each failure reported with its stage's status.
@@ -104,9 +111,10 @@ template <class GraphOf, class NetworkOf>
 dusk_status create(const dusk_options* given, dusk_detector** out, GraphOf&& graph_of, NetworkOf&& network_of) {
   if (out == nullptr) return fail(DUSK_ERROR_ARGUMENT, "the dusk_detector** to fill in is NULL");
   *out = nullptr;
-  dusk::DetectorOptions options;
-  dusk_status status = guarded(DUSK_ERROR_ARGUMENT, [&] { options = detector_options(given); });
+  CallerOptions caller;
+  dusk_status status = guarded(DUSK_ERROR_ARGUMENT, [&] { caller = detector_options(given); });
   if (status != DUSK_OK) return status;
+  const dusk::DetectorOptions& options = caller.detector;
   dusk::Graph graph;
   status = guarded(DUSK_ERROR_CFG, [&] { graph = graph_of(dusk::GraphOptions{options.network.width, options.network.height}); });
   if (status != DUSK_OK) return status;
@@ -117,7 +125,7 @@ dusk_status create(const dusk_options* given, dusk_detector** out, GraphOf&& gra
   if (status != DUSK_OK) return status;
   return guarded(DUSK_ERROR_CFG, [&] {  // a graph without detection heads
     const int classes = network->graph().classes();
-    *out = new dusk_detector{dusk::Detector(std::move(*network), options), classes};
+    *out = new dusk_detector{dusk::Detector(std::move(*network), options), classes, caller.job};
   });
 }
 
@@ -137,6 +145,12 @@ dusk_detection* to_c(const std::vector<dusk::Detection>& detections) {
     labels += d.label.size() + 1;
   }
   return out;
+}
+
+// One image, tiled when the detector was made with tiles.
+std::vector<dusk::Detection> detect_one(const dusk_detector& detector, const dusk::Image& image) {
+  return detector.job.tiles ? dusk::detect_tiled(detector.detector, image, *detector.job.tiles)
+                            : detector.detector.detect(image);
 }
 
 void deliver(const std::vector<dusk::Detection>& found, dusk_detection** detections, size_t* count) {
@@ -167,7 +181,8 @@ const char* dusk_status_name(dusk_status status) {
 
 void dusk_options_init(dusk_options* options) {
   if (options == nullptr) return;
-  *options = dusk_options{sizeof(dusk_options), 0.25f, 0.45f, 0, 0, 0, 0, nullptr, nullptr, nullptr};
+  *options = dusk_options{sizeof(dusk_options), 0.25f, 0.45f, 0, 0, 0, 0, nullptr, nullptr, nullptr,
+                          nullptr, 0, nullptr, nullptr, nullptr, 0.1f, 1};
 }
 
 dusk_status dusk_detector_create(const char* cfg_path, const char* weights_path, const dusk_options* options,
@@ -223,7 +238,10 @@ dusk_status dusk_detect_file(const dusk_detector* detector, const char* image_pa
   }
   *detections = nullptr;
   *count = 0;
-  return guarded(DUSK_ERROR_IMAGE, [&] { deliver(detector->detector.detect(std::string(image_path)), detections, count); });
+  return guarded(DUSK_ERROR_IMAGE, [&] {
+    const dusk::Image image = dusk::load_image(image_path, detector->detector.options().max_image_pixels);
+    deliver(detect_one(*detector, image), detections, count);
+  });
 }
 
 dusk_status dusk_detect_pixels(const dusk_detector* detector, const uint8_t* pixels, int width, int height, int stride,
@@ -243,7 +261,12 @@ dusk_status dusk_detect_pixels(const dusk_detector* detector, const uint8_t* pix
   }
   const auto pixel_format = format == DUSK_PIXELS_RGB ? dusk::PixelFormat::RGB : dusk::PixelFormat::BGR;
   return guarded(DUSK_ERROR_IMAGE, [&] {
-    deliver(detector->detector.detect(pixels, width, height, stride, pixel_format), detections, count);
+    if (!detector->job.tiles) {
+      deliver(detector->detector.detect(pixels, width, height, stride, pixel_format), detections, count);
+    } else {
+      deliver(detect_one(*detector, dusk::image_from_pixels(pixels, width, height, stride, pixel_format)), detections,
+              count);
+    }
   });
 }
 
@@ -262,7 +285,7 @@ dusk_status dusk_detect_files(const dusk_detector* detector, const char* const* 
   std::size_t failed = 0;
   const dusk_status status = guarded(DUSK_ERROR_INTERNAL, [&] {
     dusk::run_detection_job(
-        detector->detector, dusk::image_files(files, detector->detector.options().max_image_pixels), {},
+        detector->detector, dusk::image_files(files, detector->detector.options().max_image_pixels), detector->job,
         [&](dusk::JobItem&& item) {
           if (!item.error.empty()) {
             ++failed;

@@ -6,6 +6,7 @@
 
 #include "detect/candidates.hpp"
 #include "dusk/error.hpp"
+#include "dusk/options.hpp"
 #include "dusk/files.hpp"
 #include "dusk/text.hpp"
 
@@ -70,15 +71,6 @@ std::vector<Detection> to_detections(std::vector<Candidate>& candidates, const D
   return detections;
 }
 
-void check_options(const DetectorOptions& options) {
-  if (!(options.threshold >= 0 && options.threshold <= 1)) {
-    throw Error(cat("detection threshold ", options.threshold, " is out of range; use a value from 0 to 1"));
-  }
-  if (!(options.nms >= 0 && options.nms <= 1)) {
-    throw Error(cat("NMS threshold ", options.nms, " is out of range; use a value from 0 to 1 (0 disables NMS)"));
-  }
-}
-
 void check_image(const Image& image) {
   if (image.c != 3 || image.w < 1 || image.h < 1) {
     throw Error(cat("cannot detect on a ", image.w, "x", image.h, "x", image.c, " image; give a 3-channel RGB image"));
@@ -141,7 +133,7 @@ Detector::Detector(const std::string& cfg_path, const std::string& weights_path,
     : Detector(Network::load(cfg_path, weights_path, options.network), options) {}
 
 Detector::Detector(Network network, DetectorOptions options) : network_(std::move(network)), options_(std::move(options)) {
-  check_options(options_);
+  check_detector_options(options_);
   last_head(network_.graph());  // fails early for a graph without heads
 }
 

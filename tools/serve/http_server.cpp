@@ -23,6 +23,7 @@
 
 #include "detect_args.hpp"
 #include "serve/web_page.hpp"
+#include "dusk/options.hpp"
 #include "dusk/text.hpp"
 
 namespace dusk::serve {
@@ -84,49 +85,40 @@ std::map<std::string, std::string> query_of(std::string_view query) {
 // Throws Error with the message for a 400.
 DetectorOptions request_options(const DetectorOptions& base, const std::map<std::string, std::string>& params) {
   DetectorOptions options = base;
-  const auto number = [](const std::string& key, const std::string& text, float low, float high) {
+  // Each value through dusk's option table (options.hpp): the checks every
+  // shell makes, the option named as the query (Python's keywords) spells it.
+  const auto number = [](const std::string& key, const std::string& text) {
     char* end = nullptr;
-    const float value = std::strtof(text.c_str(), &end);
+    const double value = std::strtod(text.c_str(), &end);
     if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(value)) {
       throw Error(cat(key, "='", printable(text), "' is not a number"));
     }
-    if (value < low || value > high) throw Error(cat(key, "=", text, " is out of range; use ", low, " to ", high));
     return value;
   };
-  for (const auto& [key, value] : params) {
-    if (key == "thresh") {
-      options.threshold = number(key, value, 0, 1);
-    } else if (key == "nms") {
-      options.nms = number(key, value, 0, 1);
-    } else if (key == "letterbox") {
-      if (value == "1" || value == "true" || value.empty()) {
-        options.letterbox = true;
-      } else if (value == "0" || value == "false") {
-        options.letterbox = false;
+  try {
+    for (const auto& [key, value] : params) {
+      if (key == "thresh") {
+        options.threshold = unit_option(Option::Threshold, number(key, value));
+      } else if (key == "nms") {
+        options.nms = unit_option(Option::Nms, number(key, value));
+      } else if (key == "letterbox") {
+        if (value == "1" || value == "true" || value.empty()) {
+          options.letterbox = true;
+        } else if (value == "0" || value == "false") {
+          options.letterbox = false;
+        } else {
+          throw Error(cat("letterbox='", printable(value), "' is neither 1/true nor 0/false"));
+        }
+      } else if (key == "nms_kind") {
+        options.nms_kind = nms_kind_option(value);
+      } else if (key == "resize") {
+        options.resize = resize_option(value);
       } else {
-        throw Error(cat("letterbox='", printable(value), "' is neither 1/true nor 0/false"));
+        throw Error(cat("unknown parameter '", printable(key), "'; use thresh, nms, nms_kind, letterbox or resize"));
       }
-    } else if (key == "nms_kind") {
-      if (value == "cfg") {
-        options.nms_kind = std::nullopt;
-      } else if (const std::optional<NmsKind> kind = parse_nms_kind(value)) {
-        options.nms_kind = kind;
-      } else {
-        throw Error(cat("nms_kind='", printable(value), "' is unknown; use ", kNmsKindNames, " or cfg"));
-      }
-    } else if (key == "resize") {
-      if (value == "darknet") {
-        options.resize = ResizeMethod::Darknet;
-      } else if (value == "linear") {
-        options.resize = ResizeMethod::Linear;
-      } else if (value == "nearest") {
-        options.resize = ResizeMethod::Nearest;
-      } else {
-        throw Error(cat("resize='", printable(value), "' is unknown; use darknet, linear or nearest"));
-      }
-    } else {
-      throw Error(cat("unknown parameter '", printable(key), "'; use thresh, nms, nms_kind, letterbox or resize"));
     }
+  } catch (const OptionError& error) {
+    throw Error(error.message(Shell::Python));
   }
   return options;
 }

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "cli_common.hpp"
+#include "dusk/options.hpp"
 #include "commands.hpp"
 #include "detect_args.hpp"
 #include "interrupt.hpp"

@@ -1,0 +1,73 @@
+#pragma once
+// The options every shell sets on a detection, in one table: each one's
+// identifier, its spelling in each shell, what it takes and its default.
+// The shells (command line, Python, C) read their values through the
+// functions below, so each check and its "unknown X; use A, B or C" message
+// exist once. An OptionError names its option; each shell prints the option
+// its own way (`--thresh`, `thresh`, `dusk_options.threshold`) with message().
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "dusk/detector.hpp"
+#include "dusk/error.hpp"
+#include "dusk/network.hpp"
+#include "dusk/tiles.hpp"
+
+namespace dusk {
+
+enum class Option {
+  Threshold, Nms, NmsKind, Letterbox, Resize, Width, Height, Threads, Backend, Precision, Accept, Strict,
+  Calibration, Tiles, TileOverlap, Batch, MaxImagePixels,
+  Count
+};
+
+enum class Shell { Library, Cli, Python, C };
+
+struct OptionRow {
+  Option option;
+  std::string_view library;  // the field: "DetectorOptions::threshold"
+  std::string_view cli;      // "--thresh"
+  std::string_view python;   // the keyword: "thresh"
+  std::string_view c;        // the field: "dusk_options.threshold"
+  std::string_view takes;    // "a number from 0 to 1", "auto, fast or ref", ...
+  std::string_view fallback; // the default, as text
+};
+const OptionRow& option_row(Option option);
+std::string_view option_spelling(Option option, Shell shell);
+
+// A value an option does not take. what() is the library's wording;
+// message(shell) names the option as that shell spells it.
+class OptionError : public Error {
+ public:
+  OptionError(Option option, std::string value, std::string problem);
+  Option option() const { return option_; }
+  std::string message(Shell shell) const;
+
+ private:
+  Option option_;
+  std::string value_;
+  std::string problem_;  // "is unknown; use auto, fast or ref"
+};
+
+// The one wording of a name that is not among the choices:
+// "<what> '<name>' is unknown; use <choices>".
+std::string unknown_name(std::string_view what, std::string_view name, std::string_view choices);
+
+// Each option's parse and check, throwing OptionError.
+float unit_option(Option option, double value);  // Threshold, Nms: 0 to 1
+Backend backend_option(std::string_view name);
+Precision precision_option(std::string_view name);
+Precision accept_option(std::string_view name);  // fp32, bf16 or int8
+std::optional<NmsKind> nms_kind_option(std::string_view name);  // "cfg": nullopt (the cfg's own)
+ResizeMethod resize_option(std::string_view name);
+// "" : none; "CxR" or "auto", with the overlap (0 to 0.5).
+std::optional<TileOptions> tiles_option(std::string_view text, double overlap);
+int size_option(Option option, long long value);  // Width, Height, Threads: 0 (default) or positive
+int batch_option(long long value);                // 1 or more
+std::int64_t max_image_pixels_option(long long value);  // positive
+
+// Every option of `options` that has a range, checked (what Detector does on construction).
+void check_detector_options(const DetectorOptions& options);
+
+}  // namespace dusk
