@@ -18,5 +18,5 @@ ln -s "$source_dir/src" "$work/src"
 DUSK_BUILD_DIR="$build_dir" "$work/venv/bin/python" -m pip install -q --no-build-isolation --no-index "$work/python"
 mkdir "$work/run"
 cd "$work/run"
-DUSK_SHARED_DIR="$shared_dir" DUSK_SOURCE_DIR="$source_dir" DUSK_BINARY="$binary" \
+DUSK_SHARED_DIR="$shared_dir" DUSK_SOURCE_DIR="$source_dir" DUSK_BINARY="$binary" DUSK_BUILD_DIR="$build_dir" \
   "$work/venv/bin/python" -m pytest -q -p no:cacheprovider "$source_dir/tests/python"
