@@ -108,68 +108,28 @@ float activate(float x, Activation activation) {
 }
 
 void apply_pointwise_activation(Activation activation, float* data, std::int64_t count) {
-  switch (activation) {
-    case Activation::Linear: return;
-    case Activation::Leaky:  // the hot cases get loops the compiler can vectorise
-    case Activation::Revleaky:
-      for (std::int64_t i = 0; i < count; ++i) data[i] = data[i] > 0 ? data[i] : kLeakySlope * data[i];
-      return;
-    case Activation::Relu:
-      for (std::int64_t i = 0; i < count; ++i) data[i] = data[i] > 0 ? data[i] : 0.f;
-      return;
-    case Activation::Relu6:
-    case Activation::Logistic:
-    case Activation::Tanh:
-    case Activation::Elu:
-    case Activation::Selu:
-    case Activation::Gelu:
-    case Activation::Swish:
-    case Activation::Mish:
-    case Activation::HardMish:
-    case Activation::Relie:
-    case Activation::Ramp:
-    case Activation::Plse:
-    case Activation::Stair:
-    case Activation::Hardtan:
-    case Activation::Lhtan:
-    case Activation::Loggy:
-    case Activation::NormalizeChannels:  // apply_activation handles these three per pixel
-    case Activation::NormalizeChannelsSoftmax:
-    case Activation::NormalizeChannelsSoftmaxMaxval:
-    case Activation::Count:
-      break;
+  // The hot cases get loops the compiler can vectorise; activate() has every case.
+  const float slope = activation_row(activation).negative_slope;
+  if (activation == Activation::Linear) return;
+  if (activation == Activation::Relu) {
+    for (std::int64_t i = 0; i < count; ++i) data[i] = data[i] > 0 ? data[i] : 0.f;
+  } else if (slope > 0) {  // leaky, revleaky (Darknet computes it as leaky), relie
+    for (std::int64_t i = 0; i < count; ++i) data[i] = data[i] > 0 ? data[i] : slope * data[i];
+  } else {
+    for (std::int64_t i = 0; i < count; ++i) data[i] = activate(data[i], activation);
   }
-  for (std::int64_t i = 0; i < count; ++i) data[i] = activate(data[i], activation);
 }
 
 void apply_activation(Activation activation, float* data, const Shape& shape, int threads) {
-  switch (activation) {
-    case Activation::Linear: return;
-    case Activation::NormalizeChannels: normalize_channels(data, shape, threads); return;
-    case Activation::NormalizeChannelsSoftmax: softmax_channels(data, shape, false, threads); return;
-    case Activation::NormalizeChannelsSoftmaxMaxval: softmax_channels(data, shape, true, threads); return;
-    case Activation::Leaky:
-    case Activation::Relu:
-    case Activation::Relu6:
-    case Activation::Logistic:
-    case Activation::Tanh:
-    case Activation::Elu:
-    case Activation::Selu:
-    case Activation::Gelu:
-    case Activation::Swish:
-    case Activation::Mish:
-    case Activation::HardMish:
-    case Activation::Relie:
-    case Activation::Ramp:
-    case Activation::Plse:
-    case Activation::Stair:
-    case Activation::Hardtan:
-    case Activation::Lhtan:
-    case Activation::Loggy:
-    case Activation::Revleaky:
-    case Activation::Count:
-      break;  // element by element, below
+  if (activation_mixes_channels(activation)) {  // the normalize_channels family, pixel by pixel
+    if (activation == Activation::NormalizeChannels) {
+      normalize_channels(data, shape, threads);
+    } else {
+      softmax_channels(data, shape, activation == Activation::NormalizeChannelsSoftmaxMaxval, threads);
+    }
+    return;
   }
+  if (activation == Activation::Linear) return;
   const std::int64_t plane = std::int64_t{shape.h} * shape.w;
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int c = 0; c < shape.c; ++c) apply_pointwise_activation(activation, data + c * plane, plane);

@@ -48,40 +48,45 @@ bool append_activation(dnnl::post_ops& ops, Activation activation) {
   return true;
 }
 
-int Builder::activate_in_place(int value, Activation activation) {
-  if (activation == Activation::Linear) return value;
+namespace {
+
+// oneDNN's eltwise primitive for `activation` on `desc`, if it has a
+// non-reference one with Darknet's arithmetic.
+std::optional<dnnl::eltwise_forward::primitive_desc> eltwise_primitive(Activation activation, const Desc& desc,
+                                                                      const dnnl::engine& engine) {
   const std::optional<Eltwise> eltwise = eltwise_for(activation);
-  if (!eltwise) return apply_activation_step(value, activation);
-  const Desc desc = plan_.values[static_cast<std::size_t>(value)].desc;
-  dnnl::eltwise_forward::primitive_desc pd;
+  if (!eltwise) return std::nullopt;
   try {
     const dnnl::eltwise_forward::desc op(prop_kind::forward_inference, eltwise->kind, desc, eltwise->alpha,
                                          eltwise->beta);
-    pd = dnnl::eltwise_forward::primitive_desc(op, attributes(), plan_.engine);
+    dnnl::eltwise_forward::primitive_desc pd(op, attributes(), engine);
+    if (is_reference_impl(pd)) return std::nullopt;
+    return pd;
   } catch (const dnnl::error&) {
-    return apply_activation_step(value, activation);
+    return std::nullopt;
   }
-  if (is_reference_impl(pd)) return apply_activation_step(value, activation);
-  add_primitive(dnnl::eltwise_forward(pd), pd, {{DNNL_ARG_SRC, value}, {DNNL_ARG_DST, value}}, {}, {value}, {value});
+}
+
+}  // namespace
+
+int Builder::activate_in_place(int value, Activation activation) {
+  if (activation == Activation::Linear) return value;
+  const std::optional<dnnl::eltwise_forward::primitive_desc> pd =
+      eltwise_primitive(activation, plan_.values[static_cast<std::size_t>(value)].desc, plan_.engine);
+  if (!pd) return apply_activation_step(value, activation);
+  add_primitive(dnnl::eltwise_forward(*pd), *pd, {{DNNL_ARG_SRC, value}, {DNNL_ARG_DST, value}}, {}, {value}, {value});
   return value;
 }
 
 // An [activation] layer: a new value, its input left as it was (a plan may
 // keep both, as calibration keeps a convolution's output before its activation).
 bool Builder::build_activation(const Layer& layer) {
-  const std::optional<Eltwise> eltwise = eltwise_for(layer.as<ActivationSpec>().activation);
-  if (!eltwise) return false;
   const int input = value_of(layer.inputs.front());
   const Desc desc = with_type(plan_.values[static_cast<std::size_t>(input)].desc, kF32);
-  dnnl::eltwise_forward::primitive_desc pd;
-  try {
-    const dnnl::eltwise_forward::desc op(prop_kind::forward_inference, eltwise->kind, desc, eltwise->alpha,
-                                         eltwise->beta);
-    pd = dnnl::eltwise_forward::primitive_desc(op, attributes(), plan_.engine);
-  } catch (const dnnl::error&) {
-    return false;
-  }
-  if (is_reference_impl(pd)) return false;
+  const std::optional<dnnl::eltwise_forward::primitive_desc> found =
+      eltwise_primitive(layer.as<ActivationSpec>().activation, desc, plan_.engine);
+  if (!found) return false;
+  const dnnl::eltwise_forward::primitive_desc& pd = *found;
   const int src = as_desc(input, desc);
   const int dst = add_value(desc, layer.out);
   add_primitive(dnnl::eltwise_forward(pd), pd, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}}, {}, {src}, {dst});
