@@ -3,12 +3,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <new>
-#include <typeinfo>
 
 #include "dusk/error.hpp"
-#include "util/ordered_work.hpp"
 #include "dusk/text.hpp"
+#include "util/ordered_work.hpp"
 
 namespace dusk {
 
