@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
-#include <cstdlib>
 #include <exception>
 #include <map>
 #include <mutex>
@@ -16,16 +14,16 @@
 
 #include "dusk/calibration.hpp"
 #include "dusk/error.hpp"
+#include "dusk/text.hpp"
 #include "engine/cpu_share.hpp"
 #include "engine/dnnl/fast_plan.hpp"
 #include "engine/fold.hpp"
 #include "engine/kernel_store.hpp"
-#include "engine/run_layer.hpp"
+#include "engine/network_choices.hpp"
+#include "engine/reference_runner.hpp"
 #include "weights/deferred_kernels.hpp"
-#include "dusk/cpu.hpp"
 #include "util/cpus.hpp"
 #include "util/memory.hpp"
-#include "dusk/text.hpp"
 
 namespace dusk {
 
@@ -60,116 +58,9 @@ struct Network::Impl {
   std::vector<Tensor> run_one(const Tensor& input, const std::vector<int>& wanted, int call_threads) const;
   std::vector<std::vector<Tensor>> run(const Tensor* inputs, std::size_t count, const std::vector<int>& wanted) const;
   void load_deferred_kernels(const DeferredKernels& deferred);
-  std::vector<Tensor> run_reference(const Tensor& input, const std::vector<int>& keep, int call_threads) const;
 };
 
 namespace {
-
-// The environment changes the default only: a program's explicit choice stands.
-Backend choose_backend(Backend requested) {
-  if (const char* from_environment = std::getenv("DUSK_BACKEND"); requested == Backend::Auto && from_environment) {
-    const std::optional<Backend> named = parse_backend(from_environment);
-    if (!named) {
-      throw Error(cat("DUSK_BACKEND=", printable(from_environment), " is not a backend; use auto, fast or ref, or unset it"));
-    }
-    requested = *named;
-  }
-  if (requested == Backend::Reference) return Backend::Reference;
-  if (!fast_backend_compiled()) {
-    if (requested == Backend::Fast) {
-      throw Error("the fast backend was asked for, but this dusk was built without oneDNN; install libdnnl-dev "
-                  "and rebuild, or use the reference backend");
-    }
-    return Backend::Reference;
-  }
-  return Backend::Fast;
-}
-
-// The mode to run: the one asked for when the backend and the CPU have it,
-// else fp32 with a notice (an error when strict).
-Precision choose_precision(const NetworkOptions& options, Backend backend, std::vector<std::string>& notices) {
-  const CpuFeatures cpu = cpu_features();
-  const bool fast = backend == Backend::Fast;
-  const auto available = [&](Precision p) {
-    return p == Precision::Fp32 || (fast && p == Precision::Bf16 && cpu.bf16()) ||
-           (fast && p == Precision::Int8 && cpu.int8() && options.calibration);
-  };
-  if (options.precision == Precision::Auto) {
-    for (const Precision p : {Precision::Int8, Precision::Bf16}) {  // fastest first
-      if (static_cast<int>(p) <= static_cast<int>(options.lowest_accepted) && available(p)) return p;
-    }
-    return Precision::Fp32;
-  }
-  if (available(options.precision)) return options.precision;
-  std::string why;
-  if (!fast) why = "the reference backend computes in fp32 only";
-  else if (options.precision == Precision::Bf16) why = cat("this CPU has no bf16 unit (found: ", describe(cpu), ")");
-  else if (!cpu.int8()) why = cat("this CPU has no int8 dot-product unit (VNNI or AMX; found: ", describe(cpu), ")");
-  else why = "int8 needs a calibration (dusk calibrate; NetworkOptions::calibration)";
-  const std::string notice = cat("precision ", precision_name(options.precision), " is not available: ", why);
-  if (options.strict_precision) {
-    throw Error(cat(notice, "; ask for fp32 or auto, or drop NetworkOptions::strict_precision"));
-  }
-  notices.push_back(notice + "; running fp32");
-  return Precision::Fp32;
-}
-
-// A calibration is only good for the weights and network it was made with.
-void check_calibration(const Graph& graph, const Calibration& calibration, std::uint64_t weights_hash) {
-  if (calibration.weights_hash != weights_hash) {
-    char made[17], these[17];
-    std::snprintf(made, sizeof made, "%016llx", static_cast<unsigned long long>(calibration.weights_hash));
-    std::snprintf(these, sizeof these, "%016llx", static_cast<unsigned long long>(weights_hash));
-    throw Error(cat(graph.source, ": the calibration was made with other weights (fnv1a64:", made, "; these are fnv1a64:",
-                    these, "); run dusk calibrate with these weights (NetworkOptions::calibration)"));
-  }
-  for (const int layer : calibrated_layers(graph)) {
-    if (calibration.ranges.count(layer) == 0) {
-      throw Error(cat(graph.source, ": the calibration has no range for layer ", layer,
-                      ", so it was made for another network; run dusk calibrate for this cfg (NetworkOptions::calibration)"));
-    }
-  }
-}
-
-}  // namespace
-
-std::string_view precision_name(Precision precision) {
-  switch (precision) {
-    case Precision::Auto: return "auto";
-    case Precision::Fp32: return "fp32";
-    case Precision::Bf16: return "bf16";
-    case Precision::Int8: return "int8";
-  }
-  return "auto";
-}
-
-std::optional<Precision> parse_precision(std::string_view name) {
-  for (const Precision p : {Precision::Auto, Precision::Fp32, Precision::Bf16, Precision::Int8}) {
-    if (name == precision_name(p)) return p;
-  }
-  return std::nullopt;
-}
-
-std::string_view backend_name(Backend backend) {
-  switch (backend) {
-    case Backend::Auto: return "auto";
-    case Backend::Reference: return "reference";
-    case Backend::Fast: return "fast";
-  }
-  return "auto";
-}
-
-std::optional<Backend> parse_backend(std::string_view name) {
-  if (name == "ref") return Backend::Reference;
-  for (const Backend backend : {Backend::Auto, Backend::Reference, Backend::Fast}) {
-    if (name == backend_name(backend)) return backend;
-  }
-  return std::nullopt;
-}
-
-namespace {
-
-int choose_threads(int requested) { return requested > 0 ? requested : default_threads(); }
 
 // Counts a call in while it runs, so concurrent calls can share the cores.
 class ActiveCall {
@@ -190,46 +81,6 @@ std::shared_ptr<const FastPlan> Network::Impl::plan_for(const std::vector<int>& 
   auto& plan = plans[{keep, call_threads}];
   if (!plan) plan = FastPlan::build(graph, *kernels, keep, call_threads, precision, calibration.get(), fast_weights);
   return plan;
-}
-
-std::vector<Tensor> Network::Impl::run_reference(const Tensor& input, const std::vector<int>& keep,
-                                                 int call_threads) const {
-  std::vector<bool> kept(graph.layers.size(), false);
-  for (const int index : keep) kept[static_cast<std::size_t>(index)] = true;
-  const int last_needed = keep.empty() ? -1 : *std::max_element(keep.begin(), keep.end());
-
-  std::vector<std::vector<float>> outputs(graph.layers.size());
-  for (const Layer& layer : graph.layers) {
-    if (layer.index > last_needed) break;
-    LayerInputs inputs;
-    for (const int producer : layer.inputs) {
-      inputs.data.push_back(producer < 0 ? input.data.data() : outputs[static_cast<std::size_t>(producer)].data());
-      inputs.shapes.push_back(producer < 0 ? graph.input : graph.layers[static_cast<std::size_t>(producer)].out);
-    }
-    std::vector<float>& out = outputs[static_cast<std::size_t>(layer.index)];
-    out.resize(static_cast<std::size_t>(layer.out.size()));
-    run_layer_reference(layer, *reference_params[static_cast<std::size_t>(layer.index)], inputs, out.data(),
-                        call_threads);
-    if (last_reader[static_cast<std::size_t>(layer.index)] < 0 && !kept[static_cast<std::size_t>(layer.index)]) {
-      std::vector<float>().swap(out);  // nothing reads it
-    }
-    // Release what no later layer reads.
-    for (const int producer : layer.inputs) {
-      if (producer >= 0 && last_reader[static_cast<std::size_t>(producer)] == layer.index &&
-          !kept[static_cast<std::size_t>(producer)]) {
-        std::vector<float>().swap(outputs[static_cast<std::size_t>(producer)]);
-      }
-    }
-  }
-  std::vector<Tensor> results;
-  results.reserve(keep.size());
-  for (const int index : keep) {
-    Tensor tensor;
-    tensor.shape = graph.layers[static_cast<std::size_t>(index)].out;
-    tensor.data = outputs[static_cast<std::size_t>(index)];
-    results.push_back(std::move(tensor));
-  }
-  return results;
 }
 
 Network::Network(Graph graph, Weights weights, const NetworkOptions& options)
@@ -352,7 +203,7 @@ std::vector<int> Network::Impl::checked_outputs(const Tensor* inputs, std::size_
 std::vector<Tensor> Network::Impl::run_one(const Tensor& input, const std::vector<int>& wanted,
                                            int call_threads) const {
   if (backend == Backend::Fast && !wanted.empty()) return plan_for(wanted, call_threads)->run(input);
-  return run_reference(input, wanted, call_threads);
+  return run_reference(graph, reference_params, last_reader, input, wanted, call_threads);
 }
 
 std::vector<std::vector<Tensor>> Network::Impl::run(const Tensor* inputs, std::size_t count,
