@@ -3,7 +3,8 @@
 
 The shells are the command line (tools/), the Python bindings (python/src)
 and the C API (src/capi). Each quoted #include must name a public header
-(include/dusk/...) or one of the shell's own files; a header of the
+(include/dusk/...) or one of the shell's own files, written relative to
+the including file (tools/serve says "../cli_common.hpp"); a header of the
 library's insides (src/util, src/engine, src/eval, ...) fails, so the shells
 stay adapters over the public API.
 
@@ -30,7 +31,7 @@ def main():
                 path = os.path.join(folder, name)
                 for header in INCLUDE.findall(open(path).read()):
                     checked += 1
-                    own = any(os.path.isfile(os.path.join(base, header)) for base in (folder, root))
+                    own = os.path.isfile(os.path.join(folder, header))  # relative to the including file
                     if os.path.isfile(os.path.join(public, header)) or own:
                         continue
                     private.append(f"{os.path.relpath(path, source)}: includes \"{header}\", which is not in "

@@ -2,7 +2,7 @@
 // pool thread while it sends its headers, so 64 silent clients starve the
 // rest) and civetweb (the same thread-per-connection model): one I/O
 // thread here serves any number of slow clients, each with its own timer.
-#include "serve/http_server.hpp"
+#include "http_server.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -21,8 +21,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "detect_args.hpp"
-#include "serve/web_page.hpp"
+#include "../detect_args.hpp"
+#include "web_page.hpp"
 #include "dusk/options.hpp"
 #include "dusk/text.hpp"
 

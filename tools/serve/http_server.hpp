@@ -9,9 +9,9 @@
 #include <string>
 
 #include "dusk/detector.hpp"
-#include "serve/metrics.hpp"
-#include "serve/stream_hub.hpp"
-#include "serve/work_pool.hpp"
+#include "metrics.hpp"
+#include "stream_hub.hpp"
+#include "work_pool.hpp"
 
 namespace dusk::serve {
 

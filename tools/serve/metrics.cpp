@@ -1,4 +1,4 @@
-#include "serve/metrics.hpp"
+#include "metrics.hpp"
 
 #include <unistd.h>
 

@@ -6,17 +6,17 @@
 #include <iostream>
 #include <sstream>
 
-#include "cli_common.hpp"
+#include "../cli_common.hpp"
 #include "dusk/options.hpp"
-#include "commands.hpp"
-#include "detect_args.hpp"
-#include "interrupt.hpp"
-#include "names_lookup.hpp"
-#include "serve/http_server.hpp"
-#include "serve/metrics.hpp"
-#include "serve/stream_hub.hpp"
-#include "serve/work_pool.hpp"
-#include "track_output.hpp"
+#include "../commands.hpp"
+#include "../detect_args.hpp"
+#include "../interrupt.hpp"
+#include "../names_lookup.hpp"
+#include "http_server.hpp"
+#include "metrics.hpp"
+#include "stream_hub.hpp"
+#include "work_pool.hpp"
+#include "../track_output.hpp"
 #include "dusk/text.hpp"
 
 namespace dusk::cli {

@@ -1,4 +1,4 @@
-#include "serve/stream_hub.hpp"
+#include "stream_hub.hpp"
 
 #include <algorithm>
 #include <array>
@@ -6,8 +6,8 @@
 #include <condition_variable>
 #include <optional>
 
-#include "cli_common.hpp"
-#include "track_output.hpp"
+#include "../cli_common.hpp"
+#include "../track_output.hpp"
 #include "dusk/text.hpp"
 
 namespace dusk::serve {

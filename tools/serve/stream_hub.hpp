@@ -19,7 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "detect_args.hpp"
+#include "../detect_args.hpp"
 #include "dusk/video.hpp"
 
 namespace dusk::serve {

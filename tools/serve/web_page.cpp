@@ -2,7 +2,7 @@
 // events, and a drop zone that posts an image to /v1/detect and draws the
 // boxes it returns. With --token-file, the page asks for the token once and
 // sends it (a header for fetch, ?token= where a browser cannot set one).
-#include "serve/web_page.hpp"
+#include "web_page.hpp"
 
 namespace dusk::serve {
 

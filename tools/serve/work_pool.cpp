@@ -1,4 +1,4 @@
-#include "serve/work_pool.hpp"
+#include "work_pool.hpp"
 
 namespace dusk::serve {
 
