@@ -12,8 +12,7 @@
 
 namespace dusk {
 
-class DeferredKernels;  // kernels still in the weights file (Network::load)
-struct Calibration;     // int8 ranges (calibration.hpp)
+struct Calibration;  // int8 ranges (calibration.hpp)
 
 // A CHW float tensor (batch 1).
 struct Tensor {
@@ -143,8 +142,8 @@ class Network {
                                                  const std::vector<int>& keep = {}) const;
 
  private:
-  Network(Graph graph, Weights weights, const NetworkOptions& options, const DeferredKernels* deferred);
   struct Impl;
+  explicit Network(std::shared_ptr<const Impl> impl);
   std::shared_ptr<const Impl> impl_;
 };
 

@@ -5,8 +5,6 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
-#include <map>
-#include <mutex>
 #include <span>
 #include <string_view>
 #include <system_error>
@@ -16,11 +14,10 @@
 #include "dusk/error.hpp"
 #include "dusk/text.hpp"
 #include "engine/cpu_share.hpp"
-#include "engine/dnnl/fast_plan.hpp"
+#include "engine/backend_runner.hpp"
 #include "engine/fold.hpp"
 #include "engine/kernel_store.hpp"
 #include "engine/network_choices.hpp"
-#include "engine/reference_runner.hpp"
 #include "weights/deferred_kernels.hpp"
 #include "util/cpus.hpp"
 #include "util/memory.hpp"
@@ -31,33 +28,24 @@ struct Network::Impl {
   Graph graph;
   Weights raw;  // biases and BatchNorm blocks; the kernels moved into `kernels`
   std::unique_ptr<KernelStore> kernels;  // every folded parameter, plain or in the fast path's layouts
-  // Reference backend: each layer's pinned parameters, taken from the store
-  // once at load so a forward pass neither locks nor names layers.
-  std::vector<const FoldedLayer*> reference_params;
-  std::vector<int> last_reader;  // per layer: the last layer that reads its output
+  std::unique_ptr<BackendRunner> runner;  // chosen once, over `graph` and `kernels`
   int threads = 1;
-  Backend backend = Backend::Reference;
   Precision precision = Precision::Fp32;
-  std::shared_ptr<const Calibration> calibration;  // int8's ranges, checked against the weights
   std::vector<std::string> notices;
 
-  // Fast plans per set of requested outputs and thread count, built on
-  // first use; they share the reordered weights.
-  mutable std::mutex plans_mutex;
-  mutable std::map<std::pair<std::vector<int>, int>, std::shared_ptr<const FastPlan>> plans;
-  mutable FastWeights fast_weights;
   mutable std::atomic<int> active_calls{0};
   bool adapt_threads = false;  // the default budget follows the CPU share calls get
   mutable CpuShare cpu_share;
 
-  std::shared_ptr<const FastPlan> plan_for(const std::vector<int>& keep, int call_threads) const;
+  // `deferred`: kernels still in the weights file (Network::load, which
+  // checked the file and the calibration); null when `weights` holds them all.
+  Impl(Graph graph, Weights weights, const NetworkOptions& options, const DeferredKernels* deferred);
+
   // The layers forward() computes for `keep`, checked; `inputs` checked against the graph's input.
   std::vector<int> checked_outputs(const Tensor* inputs, std::size_t count, const std::vector<int>& keep) const;
   // Runs `count` inputs from `inputs` with this call's share of the threads.
-  // run_one: one input on `call_threads` threads.
-  std::vector<Tensor> run_one(const Tensor& input, const std::vector<int>& wanted, int call_threads) const;
   std::vector<std::vector<Tensor>> run(const Tensor* inputs, std::size_t count, const std::vector<int>& wanted) const;
-  void load_deferred_kernels(const DeferredKernels& deferred);
+  void prepare_runner(const DeferredKernels* deferred);
 };
 
 namespace {
@@ -76,19 +64,14 @@ class ActiveCall {
 
 }  // namespace
 
-std::shared_ptr<const FastPlan> Network::Impl::plan_for(const std::vector<int>& keep, int call_threads) const {
-  const std::lock_guard<std::mutex> lock(plans_mutex);
-  auto& plan = plans[{keep, call_threads}];
-  if (!plan) plan = FastPlan::build(graph, *kernels, keep, call_threads, precision, calibration.get(), fast_weights);
-  return plan;
-}
-
 Network::Network(Graph graph, Weights weights, const NetworkOptions& options)
-    : Network(std::move(graph), std::move(weights), options, nullptr) {}
+    : impl_(std::make_shared<const Impl>(std::move(graph), std::move(weights), options, nullptr)) {}
 
-Network::Network(Graph graph, Weights weights, const NetworkOptions& options, const DeferredKernels* deferred) {
-  auto impl = std::make_shared<Impl>();
-  if (deferred == nullptr) {  // Network::load checked the file and its calibration
+Network::Network(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+
+Network::Impl::Impl(Graph graph_in, Weights weights, const NetworkOptions& options, const DeferredKernels* deferred)
+    : graph(std::move(graph_in)) {
+  if (deferred == nullptr) {
     check_weights_fit(graph, weights);
     if (options.calibration) check_calibration(graph, *options.calibration, parameter_hash(graph, weights));
   }
@@ -107,47 +90,44 @@ Network::Network(Graph graph, Weights weights, const NetworkOptions& options, co
     const bool in_file = deferred != nullptr && deferred->holds(layer.index);
     kernel_floats.push_back(in_file ? deferred->floats(layer.index) : folded.back().weights.size());
   }
-  impl->kernels = std::make_unique<KernelStore>(std::move(folded), std::move(kernel_floats));
-  impl->last_reader = graph.last_readers();
+  kernels = std::make_unique<KernelStore>(std::move(folded), std::move(kernel_floats));
+  raw = std::move(weights);
   limit_openmp_spinning();  // the load runs OpenMP teams too (kernel reorders)
-  impl->threads = choose_threads(options.threads);
-  impl->adapt_threads = options.threads == 0;
-  impl->backend = choose_backend(options.backend);
-  impl->precision = choose_precision(options, impl->backend, impl->notices);
-  impl->calibration = options.calibration;
-  impl->fast_weights.configure(impl->threads, options.winograd_memory_share, *impl->kernels);
-  impl->graph = std::move(graph);
-  impl->raw = std::move(weights);
-  if (deferred != nullptr) impl->load_deferred_kernels(*deferred);
-  else if (impl->backend == Backend::Fast && !impl->graph.head_layers().empty()) {
-    impl->plan_for(impl->graph.head_layers(), impl->threads);  // compile the common case at load time
+  threads = choose_threads(options.threads);
+  adapt_threads = options.threads == 0;
+  const Backend backend = choose_backend(options.backend);
+  precision = choose_precision(options, backend, notices);
+  if (backend == Backend::Fast) {
+    runner = make_fast_runner(graph, *kernels,
+                              FastSettings{threads, options.winograd_memory_share, precision, options.calibration});
+  } else {
+    runner = make_reference_runner(graph, *kernels);
   }
-  if (impl->backend == Backend::Reference) {
-    for (const Layer& layer : impl->graph.layers) {
-      impl->reference_params.push_back(&impl->kernels->plain(layer.index, impl->graph.describe(layer.index)));
-    }
-  }
-  impl_ = std::move(impl);
+  prepare_runner(deferred);
 }
 
-// Kernels left in the file go straight into oneDNN's layouts while the
-// load-time plan is compiled, one at a time through one buffer; whatever that
-// plan did not take (reference layers, layers after the last head, the
-// reference backend) is read into the store afterwards.
-void Network::Impl::load_deferred_kernels(const DeferredKernels& deferred) {
+// Kernels left in the file are read, folded, as the runner asks for them:
+// the fast one takes them straight into oneDNN's layouts while its load-time
+// plan is compiled, one at a time through one buffer. Whatever it did not
+// take (reference layers, layers after the last head) is read into the
+// store afterwards.
+void Network::Impl::prepare_runner(const DeferredKernels* deferred) {
+  if (deferred == nullptr) {
+    runner->prepare();
+    return;
+  }
   const auto read_folded = [&](int index, float* kernel) {
-    deferred.read(index, kernel);
+    deferred->read(index, kernel);
     const std::size_t at = static_cast<std::size_t>(index);
-    fold_kernel(graph.layers[at], raw.layers[at], kernel, deferred.floats(index), graph.source);
+    fold_kernel(graph.layers[at], raw.layers[at], kernel, deferred->floats(index), graph.source);
   };
-  const bool fast_plan = backend == Backend::Fast && !graph.head_layers().empty();
   std::size_t largest = 0;  // the buffer kernels go through into oneDNN's layouts
-  for (const Layer& layer : graph.layers) largest = std::max(largest, deferred.floats(layer.index));
-  kernels->set_kernel_source(read_folded, fast_plan ? largest : 0);
+  for (const Layer& layer : graph.layers) largest = std::max(largest, deferred->floats(layer.index));
+  kernels->set_kernel_source(read_folded, runner->streams_kernels() ? largest : 0);
   try {
-    if (fast_plan) plan_for(graph.head_layers(), threads);
+    runner->prepare();
     for (const Layer& layer : graph.layers) {
-      if (deferred.holds(layer.index) && !fast_weights.holds_kernel(layer.index)) kernels->load_plain(layer.index);
+      if (deferred->holds(layer.index) && !runner->took_kernel(layer.index)) kernels->load_plain(layer.index);
     }
   } catch (...) {
     kernels->set_kernel_source(nullptr, 0);
@@ -164,23 +144,23 @@ Network Network::load(Graph graph, const std::string& weights_path, const Networ
   if (options.calibration) check_calibration(graph, *options.calibration, parameter_hash(graph, weights_path));
   DeferredKernels deferred;
   Weights weights = read_weights_deferring_kernels(weights_path, graph, deferred);
-  return Network(std::move(graph), std::move(weights), options, &deferred);
+  return Network(std::make_shared<const Impl>(std::move(graph), std::move(weights), options, &deferred));
 }
 
 const Graph& Network::graph() const { return impl_->graph; }
 const std::vector<std::string>& Network::weights_warnings() const { return impl_->raw.warnings; }
 Shape Network::input_shape() const { return impl_->graph.input; }
-Backend Network::backend() const { return impl_->backend; }
+Backend Network::backend() const { return impl_->runner->kind(); }
 int Network::threads() const { return impl_->threads; }
 Precision Network::precision() const { return impl_->precision; }
 const std::vector<std::string>& Network::notices() const { return impl_->notices; }
 
 std::vector<std::pair<std::string, int>> Network::kernel_summary() const {
   const Impl& impl = *impl_;
-  if (impl.backend != Backend::Fast || impl.graph.layers.empty()) return {};
+  if (impl.graph.layers.empty()) return {};
   std::vector<int> outputs = impl.graph.head_layers();
   if (outputs.empty()) outputs = {static_cast<int>(impl.graph.layers.size()) - 1};
-  return impl.plan_for(outputs, impl.threads)->kernel_summary();
+  return impl.runner->kernel_summary(outputs, impl.threads);
 }
 
 std::vector<int> Network::Impl::checked_outputs(const Tensor* inputs, std::size_t count,
@@ -200,14 +180,9 @@ std::vector<int> Network::Impl::checked_outputs(const Tensor* inputs, std::size_
   return wanted;
 }
 
-std::vector<Tensor> Network::Impl::run_one(const Tensor& input, const std::vector<int>& wanted,
-                                           int call_threads) const {
-  if (backend == Backend::Fast && !wanted.empty()) return plan_for(wanted, call_threads)->run(input);
-  return run_reference(graph, reference_params, last_reader, input, wanted, call_threads);
-}
-
 std::vector<std::vector<Tensor>> Network::Impl::run(const Tensor* inputs, std::size_t count,
                                                     const std::vector<int>& wanted) const {
+  if (wanted.empty()) return std::vector<std::vector<Tensor>>(count);  // a graph without heads, nothing kept
   limit_openmp_spinning();
   const ActiveCall call(active_calls);
   const int budget = adapt_threads ? cpu_share.threads_for(threads) : threads;
@@ -223,7 +198,7 @@ std::vector<std::vector<Tensor>> Network::Impl::run(const Tensor* inputs, std::s
     const bool watch = adapt_threads && call_threads > 1;
     const double wall_start = watch ? monotonic_ms() : 0;
     const double cpu_start = watch ? thread_cpu_ms() : 0;
-    for (std::size_t i = 0; i < count; ++i) outputs[i] = run_one(inputs[i], wanted, call_threads);
+    for (std::size_t i = 0; i < count; ++i) outputs[i] = runner->run(inputs[i], wanted, call_threads);
     if (watch) cpu_share.record(call_threads, monotonic_ms() - wall_start, thread_cpu_ms() - cpu_start);
     return outputs;
   }
@@ -233,7 +208,7 @@ std::vector<std::vector<Tensor>> Network::Impl::run(const Tensor* inputs, std::s
     try {
       limit_openmp_spinning();  // a setting of each thread that starts OpenMP teams
       for (std::size_t i = static_cast<std::size_t>(s); i < count; i += static_cast<std::size_t>(streams)) {
-        outputs[i] = run_one(inputs[i], wanted, stream_threads);
+        outputs[i] = runner->run(inputs[i], wanted, stream_threads);
       }
     } catch (...) {
       failures[static_cast<std::size_t>(s)] = std::current_exception();
