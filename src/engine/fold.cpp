@@ -7,6 +7,7 @@
 #include "dusk/error.hpp"
 #include "dusk/network.hpp"
 #include "dusk/text.hpp"
+#include "graph/layer_kind_table.hpp"
 
 namespace dusk {
 
@@ -90,33 +91,15 @@ std::vector<float> normalize_shortcut_weights(const ShortcutSpec& spec, std::vec
 
 FoldedLayer fold_with(const Layer& layer, std::vector<float> weights, const LayerParams& params,
                       const std::string& source) {
-  switch (layer.kind) {
-    case LayerKind::Convolutional:
+  switch (layer_kind_row(layer.kind).params) {
+    case ParamForm::ConvKernel:
       return fold_affine(layer, std::move(weights), params, layer.as<ConvSpec>().batch_normalize, source);
-    case LayerKind::Connected:
+    case ParamForm::ConnectedMatrix:
       return fold_affine(layer, std::move(weights), params, layer.as<ConnectedSpec>().batch_normalize, source);
-    case LayerKind::Batchnorm: return fold_batchnorm_layer(layer, params, source);
-    case LayerKind::Shortcut: return {normalize_shortcut_weights(layer.as<ShortcutSpec>(), std::move(weights)), {}, {}};
-    case LayerKind::Maxpool:
-    case LayerKind::LocalAvgpool:
-    case LayerKind::Avgpool:
-    case LayerKind::Route:
-    case LayerKind::Upsample:
-    case LayerKind::Reorg:
-    case LayerKind::Reorg3d:
-    case LayerKind::Yolo:
-    case LayerKind::GaussianYolo:
-    case LayerKind::Region:
-    case LayerKind::Dropout:
-    case LayerKind::Cost:
-    case LayerKind::Sam:
-    case LayerKind::ScaleChannels:
-    case LayerKind::Softmax:
-    case LayerKind::Activation:
-    case LayerKind::Empty:
-    case LayerKind::Crop:
-    case LayerKind::Count:
-      return {};  // no parameters
+    case ParamForm::Batchnorm: return fold_batchnorm_layer(layer, params, source);
+    case ParamForm::ShortcutWeights:
+      return {normalize_shortcut_weights(layer.as<ShortcutSpec>(), std::move(weights)), {}, {}};
+    case ParamForm::None: return {};
   }
   return {};
 }

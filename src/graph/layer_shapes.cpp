@@ -4,6 +4,7 @@
 
 #include "dusk/error.hpp"
 #include "graph/graph_internal.hpp"
+#include "graph/layer_kind_table.hpp"
 #include "dusk/text.hpp"
 
 namespace dusk {
@@ -221,47 +222,6 @@ Shape infer_softmax(const Layer& layer, const ShapeChecker& check, const Shape& 
   return in;
 }
 
-double darknet_bflops(const Layer& layer) {
-  switch (layer.kind) {
-    case LayerKind::Convolutional: {
-      const ConvSpec& spec = layer.as<ConvSpec>();
-      const double weights = double(layer.in.c / spec.groups) * spec.filters * spec.size * spec.size;
-      return 2.0 * weights * layer.out.h * layer.out.w / 1e9;
-    }
-    case LayerKind::Maxpool:
-    case LayerKind::LocalAvgpool: {
-      const PoolSpec& spec = layer.as<PoolSpec>();
-      return double(spec.size) * spec.size * layer.in.c * layer.out.h * layer.out.w / 1e9;
-    }
-    case LayerKind::Shortcut: {
-      const ShortcutSpec& spec = layer.as<ShortcutSpec>();
-      const double flops = double(layer.out.size()) * static_cast<double>(spec.from.size()) / 1e9;
-      return spec.weights_type == ShortcutWeights::None ? flops : 2 * flops;
-    }
-    case LayerKind::Connected:
-    case LayerKind::Avgpool:
-    case LayerKind::Route:
-    case LayerKind::Upsample:
-    case LayerKind::Reorg:
-    case LayerKind::Reorg3d:
-    case LayerKind::Yolo:
-    case LayerKind::GaussianYolo:
-    case LayerKind::Region:
-    case LayerKind::Dropout:
-    case LayerKind::Cost:
-    case LayerKind::Sam:
-    case LayerKind::ScaleChannels:
-    case LayerKind::Softmax:
-    case LayerKind::Batchnorm:
-    case LayerKind::Activation:
-    case LayerKind::Empty:
-    case LayerKind::Crop:
-    case LayerKind::Count:
-      return 0.0;  // Darknet counts no work for these
-  }
-  return 0.0;
-}
-
 }  // namespace
 
 void infer_shapes(Layer& layer, const Graph& graph) {
@@ -299,7 +259,8 @@ void infer_shapes(Layer& layer, const Graph& graph) {
   }
   layer.param_count = 0;
   for (const BlockSize& block : param_layout(layer)) layer.param_count += block.floats;
-  layer.bflops = darknet_bflops(layer);
+  const LayerKindRow& row = layer_kind_row(layer.kind);
+  layer.bflops = row.bflops != nullptr ? row.bflops(layer) : 0.0;
 }
 
 Downsampling layer_downsampling(const Layer& layer, const std::vector<Downsampling>& earlier) {

@@ -5,6 +5,7 @@
 
 #include "dusk/graph.hpp"
 #include "graph/activation_table.hpp"
+#include "graph/layer_kind_table.hpp"
 #include "graph/graph_internal.hpp"
 #include "dusk/text.hpp"
 
@@ -12,13 +13,6 @@ namespace dusk {
 
 namespace {
 
-
-constexpr std::array<std::string_view, static_cast<std::size_t>(LayerKind::Count)> kLayerKindNames = {
-    "convolutional", "connected", "maxpool", "local_avgpool", "avgpool", "route", "shortcut",
-    "upsample", "reorg", "reorg3d", "yolo", "Gaussian_yolo", "region", "dropout", "cost", "sam",
-    "scale_channels", "softmax", "batchnorm", "activation", "empty", "crop",
-};
-static_assert(kLayerKindNames.back() == "crop");
 
 struct Alias {
   std::string_view section;
@@ -90,19 +84,14 @@ std::string activation_names_list() {
 
 bool activation_mixes_channels(Activation activation) { return activation_row(activation).mixes_channels; }
 
-std::string_view layer_kind_name(LayerKind kind) { return kLayerKindNames.at(static_cast<std::size_t>(kind)); }
-
-bool is_detection_head(LayerKind kind) {
-  return kind == LayerKind::Yolo || kind == LayerKind::GaussianYolo || kind == LayerKind::Region;
-}
-
 int head_classes(const Layer& head) {
   return head.kind == LayerKind::Region ? head.as<RegionSpec>().classes : head.as<YoloSpec>().classes;
 }
 
 std::optional<LayerKind> layer_kind_from_section(std::string_view section) {
-  for (std::size_t i = 0; i < kLayerKindNames.size(); ++i) {
-    if (equals_ignoring_case(kLayerKindNames[i], section)) return static_cast<LayerKind>(i);
+  for (std::size_t i = 0; i < static_cast<std::size_t>(LayerKind::Count); ++i) {
+    const LayerKind kind = static_cast<LayerKind>(i);
+    if (equals_ignoring_case(layer_kind_name(kind), section)) return kind;
   }
   for (const Alias& alias : kSectionAliases) {
     if (equals_ignoring_case(alias.section, section)) return alias.kind;

@@ -2,6 +2,7 @@
 // fact of the layer's kind and shape, so the graph owns it (the weights
 // reader and writer follow it; the graph never depends on them).
 #include "dusk/graph.hpp"
+#include "graph/layer_kind_table.hpp"
 
 namespace dusk {
 
@@ -12,8 +13,8 @@ std::vector<BlockSize> param_layout(const Layer& layer) {
     blocks.push_back({ParamBlock::Mean, n});
     blocks.push_back({ParamBlock::Variance, n});
   };
-  switch (layer.kind) {
-    case LayerKind::Convolutional: {
+  switch (layer_kind_row(layer.kind).params) {
+    case ParamForm::ConvKernel: {
       const ConvSpec& spec = layer.as<ConvSpec>();
       const std::int64_t filters = spec.filters;
       blocks.push_back({ParamBlock::Biases, filters});
@@ -21,18 +22,18 @@ std::vector<BlockSize> param_layout(const Layer& layer) {
       blocks.push_back({ParamBlock::Weights, filters * (layer.in.c / spec.groups) * spec.size * spec.size});
       break;
     }
-    case LayerKind::Connected: {
+    case ParamForm::ConnectedMatrix: {
       const ConnectedSpec& spec = layer.as<ConnectedSpec>();
       blocks.push_back({ParamBlock::Biases, spec.outputs});
       blocks.push_back({ParamBlock::Weights, std::int64_t{spec.outputs} * layer.in.size()});
       if (spec.batch_normalize) batchnorm(spec.outputs);
       break;
     }
-    case LayerKind::Batchnorm:
+    case ParamForm::Batchnorm:
       blocks.push_back({ParamBlock::Biases, layer.in.c});
       batchnorm(layer.in.c);
       break;
-    case LayerKind::Shortcut: {
+    case ParamForm::ShortcutWeights: {
       const ShortcutSpec& spec = layer.as<ShortcutSpec>();
       const std::int64_t sources = static_cast<std::int64_t>(spec.from.size()) + 1;
       if (spec.weights_type == ShortcutWeights::PerFeature) blocks.push_back({ParamBlock::Weights, sources});
@@ -41,26 +42,7 @@ std::vector<BlockSize> param_layout(const Layer& layer) {
       }
       break;
     }
-    case LayerKind::Maxpool:
-    case LayerKind::LocalAvgpool:
-    case LayerKind::Avgpool:
-    case LayerKind::Route:
-    case LayerKind::Upsample:
-    case LayerKind::Reorg:
-    case LayerKind::Reorg3d:
-    case LayerKind::Yolo:
-    case LayerKind::GaussianYolo:
-    case LayerKind::Region:
-    case LayerKind::Dropout:
-    case LayerKind::Cost:
-    case LayerKind::Sam:
-    case LayerKind::ScaleChannels:
-    case LayerKind::Softmax:
-    case LayerKind::Activation:
-    case LayerKind::Empty:
-    case LayerKind::Crop:
-    case LayerKind::Count:
-      break;  // no parameters in the weights file
+    case ParamForm::None: break;
   }
   return blocks;
 }
