@@ -60,25 +60,6 @@ std::vector<int> parse_layer_list(const std::string& text, const Graph& graph) {
   return layers;
 }
 
-std::string in_cli_terms(std::string message) {
-  static const std::pair<std::string_view, std::string_view> kFlags[] = {
-      {"(GraphOptions::width and height)", "(--size WxH)"},
-      {"(NetworkOptions::max_activation_bytes)", "(--max-memory MiB)"},
-      {"(NetworkOptions::backend = Backend::Reference)", "(--backend ref)"},
-      {"NetworkOptions::strict_precision", "--strict"},
-      {"NetworkOptions::calibration", "--calib"},
-      {"(DetectorOptions::max_image_pixels)", "(--max-image-pixels)"},
-      {"(LabeledSource::list)", "(--list LIST_OR_DIR)"},
-      {"(LabeledSource::names)", "(--names FILE)"},
-  };
-  for (const auto& [option, flag] : kFlags) {
-    for (std::size_t at = message.find(option); at != std::string::npos; at = message.find(option, at + flag.size())) {
-      message.replace(at, option.size(), flag);
-    }
-  }
-  return message;
-}
-
 void add_precision_flags(CLI::App& command, PrecisionFlags& flags) {
   command.add_option("--precision", flags.precision,
                      "fp32, bf16, int8, or auto: the fastest this CPU has among those --accept allows")

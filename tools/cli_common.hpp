@@ -41,9 +41,6 @@ void add_precision_flags(CLI::App& command, PrecisionFlags& flags);
 // UsageError on an unknown mode.
 void apply_precision_flags(const PrecisionFlags& flags, NetworkOptions& options);
 
-// A library message with the options it names (NetworkOptions::backend and
-// the like) replaced by the command-line flags that set them.
-std::string in_cli_terms(std::string message);
 
 // Directories expand to the image files directly in them, sorted; files
 // stay as given (a missing one is reported when read).

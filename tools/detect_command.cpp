@@ -238,6 +238,7 @@ int run_detect(const DetectArgs& args) {
   Progress progress("images", static_cast<std::int64_t>(images.size()));
   nlohmann::ordered_json json = nlohmann::ordered_json::array();
   JobOptions job;
+  job.shell = Shell::Cli;
   job.batch = args.batch;
   job.tiles = tiles;
   if (!args.out_dir.empty()) {  // annotated copies are drawn on the original image, on the workers

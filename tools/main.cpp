@@ -45,8 +45,8 @@ int main(int argc, char** argv) {
   } catch (const dusk::OptionError& error) {  // a flag's value: said with the flag's name
     std::cerr << "dusk: error: " << error.message(dusk::Shell::Cli) << "\n";
     return 2;
-  } catch (const dusk::Error& error) {
-    std::cerr << "dusk: error: " << dusk::cli::in_cli_terms(error.what()) << "\n";
+  } catch (const dusk::Error& error) {  // options it names are spelled as flags
+    std::cerr << "dusk: error: " << error.message(dusk::Shell::Cli) << "\n";
     return 1;
   } catch (const std::bad_alloc&) {
     std::cerr << "dusk: error: out of memory; try a smaller input size\n";

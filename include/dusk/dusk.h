@@ -64,6 +64,7 @@ typedef struct dusk_options {
   const char* tiles;       /* "CxR" or "auto": each image cut into tiles, detected and merged; NULL: none */
   float tile_overlap;      /* 0 to 0.5; default 0.1 */
   int batch;               /* images per forward pass in dusk_detect_files; default 1; not with tiles */
+  long long max_memory_mib; /* refuse networks whose layer outputs need more; default 8192 */
 } dusk_options;
 
 typedef struct dusk_detection {

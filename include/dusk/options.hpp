@@ -16,14 +16,6 @@
 
 namespace dusk {
 
-enum class Option {
-  Threshold, Nms, NmsKind, Letterbox, Resize, Width, Height, Threads, Backend, Precision, Accept, Strict,
-  Calibration, Tiles, TileOverlap, Batch, MaxImagePixels,
-  Count
-};
-
-enum class Shell { Library, Cli, Python, C };
-
 struct OptionRow {
   Option option;
   std::string_view library;  // the field: "DetectorOptions::threshold"
@@ -36,18 +28,15 @@ struct OptionRow {
 const OptionRow& option_row(Option option);
 std::string_view option_spelling(Option option, Shell shell);
 
-// A value an option does not take. what() is the library's wording;
-// message(shell) names the option as that shell spells it.
+// A value an option does not take: "<option> <value> <problem>", the option
+// spelled by each shell (Error::message).
 class OptionError : public Error {
  public:
-  OptionError(Option option, std::string value, std::string problem);
+  OptionError(Option option, const std::string& value, const std::string& problem);
   Option option() const { return option_; }
-  std::string message(Shell shell) const;
 
  private:
   Option option_;
-  std::string value_;
-  std::string problem_;  // "is unknown; use auto, fast or ref"
 };
 
 // The one wording of a name that is not among the choices:
@@ -66,6 +55,7 @@ std::optional<TileOptions> tiles_option(std::string_view text, double overlap);
 int size_option(Option option, long long value);  // Width, Height, Threads: 0 (default) or positive
 int batch_option(long long value);                // 1 or more
 std::int64_t max_image_pixels_option(long long value);  // positive
+std::int64_t max_memory_option(long long mib);         // positive MiB, in bytes
 
 // Every option of `options` that has a range, checked (what Detector does on construction).
 void check_detector_options(const DetectorOptions& options);

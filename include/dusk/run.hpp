@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "dusk/detector.hpp"
+#include "dusk/error.hpp"
 #include "dusk/image.hpp"
 #include "dusk/tiles.hpp"
 
@@ -55,6 +56,8 @@ struct JobOptions {
   // Called on the worker once an item is detected, with its original image
   // (to draw and save it); what it throws becomes the item's error.
   std::function<void(const JobItem& item, Image& original)> after_detect;
+  // Whose names an item's error uses for the options it mentions (Error::message).
+  Shell shell = Shell::Library;
 };
 
 struct JobSummary {

@@ -88,7 +88,8 @@ class Detector:
     tiles: "CxR", (columns, rows) or "auto": each image cut into overlapping
     tiles (tile_overlap, 0 to 0.5), detected and merged. batch: images per
     forward pass when detecting on a list (not with tiles).
-    max_image_pixels: refuse larger images (default 67 Mpx).
+    max_image_pixels: refuse larger images (default 67 Mpx). max_memory:
+    refuse networks whose layer outputs need more MiB (default 8192).
     These are the command line's options, with its names and checks.
     """
 
@@ -98,7 +99,8 @@ class Detector:
                  backend: str = "auto", precision: str = "auto", strict: bool = False,
                  calib: Union[None, str, os.PathLike] = None, nms_kind: str = "default", resize: str = "darknet",
                  tiles: Union[None, str, Tuple[int, int]] = None, tile_overlap: float = 0.1, batch: int = 1,
-                 accept: str = "fp32", max_image_pixels: Optional[int] = None) -> None:
+                 accept: str = "fp32", max_image_pixels: Optional[int] = None,
+                 max_memory: Optional[int] = None) -> None:
         if names is None:
             labels: List[str] = []
         elif isinstance(names, (str, os.PathLike)):
@@ -121,6 +123,8 @@ class Detector:
             options["tiles"] = tiles if isinstance(tiles, str) else f"{int(tiles[0])}x{int(tiles[1])}"
         if max_image_pixels is not None:
             options["max_image_pixels"] = int(max_image_pixels)
+        if max_memory is not None:
+            options["max_memory"] = int(max_memory)
         self._impl = _dusk.Detector(os.fspath(cfg), os.fspath(weights), labels, options)
 
     @property
@@ -339,17 +343,18 @@ def forward(cfg: Union[str, os.PathLike], weights: Union[str, os.PathLike], imag
 def map(data: Union[str, os.PathLike], cfg: Union[str, os.PathLike], weights: Union[str, os.PathLike],
         points: int = 0, iou_thresh: float = 0.5, thresh: float = 0.25, letterbox: Optional[bool] = None,
         threads: Optional[int] = None, list: Union[None, str, os.PathLike] = None, coco: bool = False,
-        size: Optional[Tuple[int, int]] = None) -> Dict:
+        size: Optional[Tuple[int, int]] = None, names: Union[None, str, os.PathLike] = None) -> Dict:
     """Accuracy on labeled images as `darknet detector map` computes it (see `dusk map`).
 
     Returns map, per-class ap/tp/fp/truths, totals at thresh, and with
-    coco=True COCO-style AP@[.50:.95]; letterbox None follows the cfg."""
+    coco=True COCO-style AP@[.50:.95]; letterbox None follows the cfg.
+    list and names replace the .data file's valid= and names=."""
     if points != 0 and points < 2:
         raise Error(f"points={points}: use 0 (area under the curve), or 2 and more (11, 101)")
     width, height = (0, 0) if size is None else (int(size[0]), int(size[1]))
     return _dusk.map(os.fspath(data), os.fspath(cfg), os.fspath(weights), int(points), float(iou_thresh),
                      float(thresh), letterbox, int(threads or 0), "" if list is None else os.fspath(list), bool(coco),
-                     width, height)
+                     width, height, "" if names is None else os.fspath(names))
 
 
 def adapt_bn(cfg: Union[str, os.PathLike], weights: Union[str, os.PathLike], images: Sequence[Union[str, os.PathLike]],

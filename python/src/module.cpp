@@ -72,6 +72,7 @@ struct PyOptions {
 PyOptions options_from(const py::dict& given, std::vector<std::string> labels) {
   PyOptions o;
   o.detector.labels = std::move(labels);
+  o.job.shell = dusk::Shell::Python;
   std::string tiles;
   double tile_overlap = 0.1;
   dusk::NetworkOptions& network = o.detector.network;
@@ -100,6 +101,7 @@ PyOptions options_from(const py::dict& given, std::vector<std::string> labels) {
       else if (key == "tiles") tiles = value.cast<std::string>();
       else if (key == "tile_overlap") tile_overlap = value.cast<double>();
       else if (key == "batch") o.job.batch = dusk::batch_option(value.cast<long long>());
+      else if (key == "max_memory") network.max_activation_bytes = dusk::max_memory_option(value.cast<long long>());
       else if (key == "max_image_pixels") o.detector.max_image_pixels = dusk::max_image_pixels_option(value.cast<long long>());
       else raise(Stage::General, "unknown option " + key);
     }
@@ -311,7 +313,7 @@ py::dict forward(const std::string& cfg, const std::string& weights, const py::o
 
 py::dict run_map(const std::string& data, const std::string& cfg, const std::string& weights, int points,
                  float iou_thresh, float thresh, const py::object& letterbox, int threads, const std::string& list,
-                 bool coco, int width, int height) {
+                 bool coco, int width, int height, const std::string& names) {
   dusk::Graph graph = without_gil(Stage::Cfg, [&] { return dusk::load_graph(cfg, dusk::GraphOptions{width, height}); });
   dusk::Network network = without_gil(Stage::Weights, [&] {
     return dusk::Network::load(std::move(graph), weights, dusk::NetworkOptions{0, 0, threads});
@@ -320,7 +322,7 @@ py::dict run_map(const std::string& data, const std::string& cfg, const std::str
   options.map = dusk::MapOptions{iou_thresh, points, thresh};
   if (!letterbox.is_none()) options.letterbox = letterbox.cast<bool>();
   options.coco = coco;
-  const dusk::MapRun run = without_gil(Stage::General, [&] { return dusk::run_map(std::move(network), dusk::LabeledSource{data, list, ""}, options); });
+  const dusk::MapRun run = without_gil(Stage::General, [&] { return dusk::run_map(std::move(network), dusk::LabeledSource{data, list, names}, options); });
   py::list classes;
   for (std::size_t i = 0; i < run.result.classes.size(); ++i) {
     const dusk::ClassAccuracy& c = run.result.classes[i];

@@ -47,8 +47,8 @@ auto without_gil(Stage stage, Body&& body) {
     } catch (const dusk::OptionError& error) {  // the option as Python spells it
       failure = error.message(dusk::Shell::Python);
       failed_stage = Stage::General;
-    } catch (const dusk::Error& error) {
-      failure = error.what();
+    } catch (const dusk::Error& error) {  // options it names are spelled as keywords
+      failure = error.message(dusk::Shell::Python);
     } catch (const std::bad_alloc&) {
       failure = "out of memory; try a smaller image or input size";
       failed_stage = Stage::General;

@@ -43,8 +43,8 @@ dusk_status guarded(dusk_status stage, Body&& body) {
     return DUSK_OK;
   } catch (const std::bad_alloc&) {
     return fail(DUSK_ERROR_MEMORY, "out of memory; try a smaller input size or image");
-  } catch (const dusk::Error& error) {
-    return fail(stage, error.what());
+  } catch (const dusk::Error& error) {  // options it names are spelled as dusk_options fields
+    return fail(stage, error.message(dusk::Shell::C));
   } catch (const std::exception& error) {
     return fail(DUSK_ERROR_INTERNAL, error.what());
   } catch (...) {
@@ -93,9 +93,11 @@ CallerOptions detector_options(const dusk_options* given) {
     if (o.resize != nullptr) options.resize = dusk::resize_option(o.resize);
     caller.job.tiles = dusk::tiles_option(o.tiles != nullptr ? o.tiles : "", o.tile_overlap);
     caller.job.batch = dusk::batch_option(o.batch);
+    options.network.max_activation_bytes = dusk::max_memory_option(o.max_memory_mib);
   } catch (const dusk::OptionError& error) {
     throw dusk::Error(error.message(dusk::Shell::C));
   }
+  caller.job.shell = dusk::Shell::C;
   if (caller.job.tiles && caller.job.batch > 1) {
     throw dusk::Error("dusk_options.batch and dusk_options.tiles do not go together: a tiled image is already a batch");
   }
@@ -182,7 +184,8 @@ const char* dusk_status_name(dusk_status status) {
 void dusk_options_init(dusk_options* options) {
   if (options == nullptr) return;
   *options = dusk_options{sizeof(dusk_options), 0.25f, 0.45f, 0, 0, 0, 0, nullptr, nullptr, nullptr,
-                          nullptr, 0, nullptr, nullptr, nullptr, 0.1f, 1};
+                          nullptr, 0, nullptr, nullptr, nullptr, 0.1f, 1,
+                          dusk::kDefaultMaxActivationBytes >> 20};
 }
 
 dusk_status dusk_detector_create(const char* cfg_path, const char* weights_path, const dusk_options* options,

@@ -44,6 +44,15 @@ constexpr std::array<OptionRow, static_cast<std::size_t>(Option::Count)> kRows =
     {Option::Batch, "JobOptions::batch", "--batch", "batch", "dusk_options.batch", "1 or more", "1"},
     {Option::MaxImagePixels, "DetectorOptions::max_image_pixels", "--max-image-pixels", "max_image_pixels",
      "dusk_options.max_image_pixels", "a positive count", "67108864"},
+    {Option::MaxMemory, "NetworkOptions::max_activation_bytes", "--max-memory MiB", "max_memory",
+     "dusk_options.max_memory_mib", "MiB of layer outputs, positive", "8192"},
+    // The input size as one setting, for messages that ask for a smaller or a given one.
+    {Option::InputSize, "GraphOptions::width and height", "--size WxH", "size", "dusk_options.width and height",
+     "WxH, multiples of 32 for most cfgs", "the cfg's"},
+    {Option::LabeledList, "LabeledSource::list", "--list LIST_OR_DIR", "list", "",
+     "an image list or a directory of images with Darknet labels", "the .data file's valid="},
+    {Option::LabeledNames, "LabeledSource::names", "--names FILE", "names", "", "a .names file",
+     "the .data file's names="},
 }};
 
 constexpr bool rows_in_order() {
@@ -79,19 +88,34 @@ std::string_view option_spelling(Option option, Shell shell) {
   switch (shell) {
     case Shell::Library: return row.library;
     case Shell::Cli: return row.cli;
-    case Shell::Python: return row.python;
-    case Shell::C: return row.c;
+    case Shell::Python: return row.python.empty() ? row.library : row.python;  // a setting the shell lacks:
+    case Shell::C: return row.c.empty() ? row.library : row.c;                 // the library's name for it
   }
   return row.library;
 }
 
-OptionError::OptionError(Option option, std::string value, std::string problem)
-    : Error(cat(option_row(option).library, " ", value, " ", problem)), option_(option), value_(std::move(value)),
-      problem_(std::move(problem)) {}
+namespace {
 
-std::string OptionError::message(Shell shell) const {
-  return cat(option_spelling(option_, shell), " ", value_, " ", problem_);
+std::string spelled(const std::vector<MessagePart>& parts, Shell shell) {
+  std::string text;
+  for (const MessagePart& part : parts) text += part.option ? std::string(option_spelling(*part.option, shell)) : part.text;
+  return text;
 }
+
+}  // namespace
+
+Error::Error(std::vector<MessagePart> parts)
+    : std::runtime_error(spelled(parts, Shell::Library)), parts_(std::move(parts)) {}
+
+std::string Error::message(Shell shell) const { return spelled(parts_, shell); }
+
+std::string error_message(const std::exception& error, Shell shell) {
+  const auto* ours = dynamic_cast<const Error*>(&error);
+  return ours != nullptr ? ours->message(shell) : std::string(error.what());
+}
+
+OptionError::OptionError(Option option, const std::string& value, const std::string& problem)
+    : Error({option, cat(" ", value, " ", problem)}), option_(option) {}
 
 float unit_option(Option option, double value) {
   if (!(value >= 0 && value <= 1)) out_of_range(option, cat(value));
@@ -173,6 +197,12 @@ int batch_option(long long value) {
 std::int64_t max_image_pixels_option(long long value) {
   if (value < 1) out_of_range(Option::MaxImagePixels, cat(value));
   return value;
+}
+
+std::int64_t max_memory_option(long long mib) {
+  // Up to 2^40 MiB, so the bytes fit an int64_t.
+  if (!(mib > 0 && mib <= (1LL << 40))) out_of_range(Option::MaxMemory, cat(mib));
+  return static_cast<std::int64_t>(mib) << 20;
 }
 
 void check_detector_options(const DetectorOptions& options) {

@@ -32,8 +32,9 @@ const FoldedLayer& KernelStore::plain(int layer, const std::string& describe) {
     const bool restored = restorer && restorer(layer, kernel.data());
     lock.lock();
     if (!restored) {
-      throw Error(cat(describe, ": its kernel now lives only in a layout it cannot be converted back from; "
-                                "use the reference backend (NetworkOptions::backend = Backend::Reference) and report this"));
+      throw Error({cat(describe, ": its kernel now lives only in a layout it cannot be converted back from; "
+                                 "use the reference backend ("),
+                   Option::Backend, " ref) and report this"});
     }
   }
   if (params.weights.size() != kernel_floats_[at]) params.weights = std::move(kernel);

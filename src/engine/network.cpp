@@ -77,9 +77,10 @@ Network::Impl::Impl(Graph graph_in, Weights weights, const NetworkOptions& optio
   }
   const std::int64_t activations = graph.peak_activation_bytes();
   if (activations > options.max_activation_bytes) {
-    throw Error(cat(graph.source, ": at ", graph.input.w, "x", graph.input.h, " the layer outputs need ",
-                    activations >> 20, " MiB, more than the limit of ", options.max_activation_bytes >> 20,
-                    " MiB; use a smaller input size, or raise the limit (NetworkOptions::max_activation_bytes)"));
+    throw Error({cat(graph.source, ": at ", graph.input.w, "x", graph.input.h, " the layer outputs need ",
+                     activations >> 20, " MiB, more than the limit of ", options.max_activation_bytes >> 20,
+                     " MiB; use a smaller input size, or raise the limit ("),
+                 Option::MaxMemory, ")"});
   }
   std::vector<FoldedLayer> folded;
   std::vector<std::size_t> kernel_floats;

@@ -49,10 +49,10 @@ Precision choose_precision(const NetworkOptions& options, Backend backend, std::
   if (!fast) why = "the reference backend computes in fp32 only";
   else if (options.precision == Precision::Bf16) why = cat("this CPU has no bf16 unit (found: ", describe(cpu), ")");
   else if (!cpu.int8()) why = cat("this CPU has no int8 dot-product unit (VNNI or AMX; found: ", describe(cpu), ")");
-  else why = "int8 needs a calibration (dusk calibrate; NetworkOptions::calibration)";
+  else why = "int8 needs a calibration (dusk calibrate)";
   const std::string notice = cat("precision ", precision_name(options.precision), " is not available: ", why);
   if (options.strict_precision) {
-    throw Error(cat(notice, "; ask for fp32 or auto, or drop NetworkOptions::strict_precision"));
+    throw Error({cat(notice, "; ask for fp32 or auto, or drop "), Option::Strict});
   }
   notices.push_back(notice + "; running fp32");
   return Precision::Fp32;
@@ -63,13 +63,15 @@ void check_calibration(const Graph& graph, const Calibration& calibration, std::
     char made[17], these[17];
     std::snprintf(made, sizeof made, "%016llx", static_cast<unsigned long long>(calibration.weights_hash));
     std::snprintf(these, sizeof these, "%016llx", static_cast<unsigned long long>(weights_hash));
-    throw Error(cat(graph.source, ": the calibration was made with other weights (fnv1a64:", made, "; these are fnv1a64:",
-                    these, "); run dusk calibrate with these weights (NetworkOptions::calibration)"));
+    throw Error({cat(graph.source, ": the calibration was made with other weights (fnv1a64:", made,
+                     "; these are fnv1a64:", these, "); run dusk calibrate with these weights ("),
+                 Option::Calibration, ")"});
   }
   for (const int layer : calibrated_layers(graph)) {
     if (calibration.ranges.count(layer) == 0) {
-      throw Error(cat(graph.source, ": the calibration has no range for layer ", layer,
-                      ", so it was made for another network; run dusk calibrate for this cfg (NetworkOptions::calibration)"));
+      throw Error({cat(graph.source, ": the calibration has no range for layer ", layer,
+                       ", so it was made for another network; run dusk calibrate for this cfg ("),
+                   Option::Calibration, ")"});
     }
   }
 }

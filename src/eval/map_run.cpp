@@ -40,8 +40,8 @@ std::string locate(const std::string& path, const std::vector<std::string>& base
 
 LabeledSet read_labeled_set(const LabeledSource& source, const std::string& model, int classes) {
   if (source.data.empty() && (source.list.empty() || source.names.empty())) {
-    throw Error("give the labeled images as a .data file, or as an image list or directory (LabeledSource::list) "
-                "with a names file (LabeledSource::names)");
+    throw Error({"give the labeled images as a .data file, or as an image list or directory (", Option::LabeledList,
+                 ") with a names file (", Option::LabeledNames, ")"});
   }
   const DataFile data = source.data.empty() ? DataFile{} : read_data_file(source.data);
   const std::string base = source.data.empty() ? std::string() : parent_dir(source.data);
@@ -53,8 +53,9 @@ LabeledSet read_labeled_set(const LabeledSource& source, const std::string& mode
   std::string names_path = source.names;
   if (names_path.empty()) {
     if (data.names.empty()) {
-      throw Error(cat(source.data, " has no names= line; add names=FILE (one class name per line) or give the names "
-                                   "file (LabeledSource::names)"));
+      throw Error({cat(source.data, " has no names= line; add names=FILE (one class name per line) or give the names "
+                                    "file ("),
+                   Option::LabeledNames, ")"});
     }
     names_path = locate(data.names, {base}, "paths in " + source.data, set);
   }
@@ -66,8 +67,9 @@ LabeledSet read_labeled_set(const LabeledSource& source, const std::string& mode
   std::string list_path = source.list;
   if (list_path.empty()) {
     if (data.valid.empty()) {
-      throw Error(cat(source.data, " has no valid= (or train=) line; add valid=LIST, or give the image list or "
-                                   "directory (LabeledSource::list)"));
+      throw Error({cat(source.data, " has no valid= (or train=) line; add valid=LIST, or give the image list or "
+                                    "directory ("),
+                   Option::LabeledList, ")"});
     }
     list_path = locate(data.valid, {base}, "paths in " + source.data, set);
   }

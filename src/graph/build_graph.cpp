@@ -30,8 +30,9 @@ Shape read_network_input(const Cfg& cfg, const GraphOptions& options, bool& lett
   input.h = reader.get_int("height", 0, 0, std::numeric_limits<int>::max());
   for (const auto& [key, side] : {std::pair{"width", input.w}, std::pair{"height", input.h}}) {
     if (side > kMaxInputSide) {
-      throw Error(cat(reader.where(key), ": [net] ", key, "=", side, " is larger than dusk's limit of ", kMaxInputSide,
-                      " (dusk::kMaxInputSide); give a smaller input size (GraphOptions::width and height)"));
+      throw Error({cat(reader.where(key), ": [net] ", key, "=", side, " is larger than dusk's limit of ", kMaxInputSide,
+                       " (dusk::kMaxInputSide); give a smaller input size ("),
+                   Option::InputSize, ")"});
     }
   }
   input.c = reader.get_int("channels", 3, 1, kMaxChannels);
@@ -44,7 +45,8 @@ Shape read_network_input(const Cfg& cfg, const GraphOptions& options, bool& lett
   if (options.width > 0) input.w = options.width;
   if (options.height > 0) input.h = options.height;
   if (input.w == 0 || input.h == 0) {
-    throw Error(cat(reader.where(), ": [net] gives no width= and height=; set them, or give the input size (GraphOptions::width and height)"));
+    throw Error({cat(reader.where(), ": [net] gives no width= and height=; set them, or give the input size ("),
+                 Option::InputSize, ")"});
   }
   return input;
 }

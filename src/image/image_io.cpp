@@ -34,10 +34,10 @@ Image decode_image(const std::vector<unsigned char>& bytes, const std::string& s
     };
     const std::int64_t claimed_w = be32(16), claimed_h = be32(20);  // each below 2^32
     if (claimed_w > 0 && claimed_h > 0 && claimed_w > max_pixels / claimed_h) {  // w x h > max, without overflow
-      throw LimitError(cat(source, ": image is ", claimed_w, "x", claimed_h, " = ",
-                           static_cast<std::uint64_t>(claimed_w) * static_cast<std::uint64_t>(claimed_h),
-                           " pixels, more than the limit of ", max_pixels,
-                           "; raise the limit (DetectorOptions::max_image_pixels) if the image is genuine"));
+      throw LimitError({cat(source, ": image is ", claimed_w, "x", claimed_h, " = ",
+                            static_cast<std::uint64_t>(claimed_w) * static_cast<std::uint64_t>(claimed_h),
+                            " pixels, more than the limit of ", max_pixels, "; raise the limit ("),
+                        Option::MaxImagePixels, ") if the image is genuine"});
     }
   }
   if (!stbi_info_from_memory(bytes.data(), length, &width, &height, &channels)) {
@@ -48,9 +48,9 @@ Image decode_image(const std::vector<unsigned char>& bytes, const std::string& s
     throw Error(cat(source, ": image header claims ", width, "x", height, " pixels; the file is corrupt"));
   }
   if (std::int64_t{width} * height > max_pixels) {
-    throw LimitError(cat(source, ": image is ", width, "x", height, " = ", std::int64_t{width} * height,
-                    " pixels, more than the limit of ", max_pixels,
-                    "; raise the limit (DetectorOptions::max_image_pixels) if the image is genuine"));
+    throw LimitError({cat(source, ": image is ", width, "x", height, " = ", std::int64_t{width} * height,
+                          " pixels, more than the limit of ", max_pixels, "; raise the limit ("),
+                      Option::MaxImagePixels, ") if the image is genuine"});
   }
   // Decoded in the file's own channel count: stb's conversion of 16-bit
   // PNM files to another count reads out of bounds, so dusk converts itself.

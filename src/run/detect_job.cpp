@@ -21,11 +21,11 @@ double elapsed_ms(Clock::time_point start) {
 }
 
 // The item's error: what was thrown, named after the item when it says nothing of it.
-std::string failure(const std::string& name, const std::exception& error) {
+std::string failure(const std::string& name, const std::exception& error, Shell shell) {
   if (dynamic_cast<const std::bad_alloc*>(&error) != nullptr) {
     return cat(name, ": out of memory; allow fewer pixels per image or give the network a smaller input");
   }
-  const std::string what = error.what();
+  const std::string what = error_message(error, shell);
   return what.find(name) == std::string::npos ? cat(name, ": ", what) : what;
 }
 
@@ -52,7 +52,7 @@ std::vector<JobItem> run_chunk(const Detector& detector, const ImageSource& sour
       }
       loaded.push_back(k);
     } catch (const std::exception& error) {
-      item.error = failure(item.name, error);
+      item.error = failure(item.name, error, options.shell);
     }
   }
   try {
@@ -73,7 +73,7 @@ std::vector<JobItem> run_chunk(const Detector& detector, const ImageSource& sour
     const double ms = elapsed_ms(start);
     for (const std::size_t k : loaded) items[k].ms = ms / static_cast<double>(loaded.size());
   } catch (const std::exception& error) {
-    for (const std::size_t k : loaded) items[k].error = failure(items[k].name, error);
+    for (const std::size_t k : loaded) items[k].error = failure(items[k].name, error, options.shell);
     loaded.clear();
   }
   if (options.after_detect) {
@@ -81,7 +81,7 @@ std::vector<JobItem> run_chunk(const Detector& detector, const ImageSource& sour
       try {
         options.after_detect(items[k], originals[k]);
       } catch (const std::exception& error) {
-        items[k].error = failure(items[k].name, error);
+        items[k].error = failure(items[k].name, error, options.shell);
       }
     }
   }

@@ -129,6 +129,16 @@ int main(int argc, char** argv) {
   dusk_options_init(&options);
   options.precision = "fp8";
   EXPECT_ERROR(dusk_detector_create(cfg, weights, &options, &scratch), DUSK_ERROR_ARGUMENT, "precision 'fp8'");
+  /* A library limit names the field that raises it, as C spells it. */
+  dusk_options_init(&options);
+  EXPECT(options.max_memory_mib == 8192);
+  options.width = options.height = 4096;
+  options.max_memory_mib = 1;
+  EXPECT_ERROR(dusk_detector_create(cfg, weights, &options, &scratch), DUSK_ERROR_WEIGHTS,
+               "raise the limit (dusk_options.max_memory_mib)");
+  options.max_memory_mib = 0;
+  EXPECT_ERROR(dusk_detector_create(cfg, weights, &options, &scratch), DUSK_ERROR_ARGUMENT,
+               "dusk_options.max_memory_mib 0 is out of range");
 
   dusk_options_init(&options);
   options.names_path = names;

@@ -166,6 +166,14 @@ def test_bad_models_raise_their_errors(tmp_path):
     assert issubclass(dusk.CfgError, dusk.Error) and issubclass(dusk.ImageError, dusk.Error)
 
 
+def test_library_messages_name_python_keywords():
+    # A library limit is said with the keyword that raises it (no NetworkOptions:: names).
+    with pytest.raises(dusk.Error, match=r"raise the limit \(max_memory\)$"):
+        dusk.Detector(CFG, WEIGHTS, size=(4096, 4096), max_memory=1)
+    with pytest.raises(dusk.Error, match="max_memory 0 is out of range"):
+        dusk.Detector(CFG, WEIGHTS, max_memory=0)
+
+
 def test_precision_option_fallback_and_strict(monkeypatch):
     with pytest.raises(dusk.Error, match="precision 'fp8' is unknown"):
         dusk.Detector(CFG, WEIGHTS, precision="fp8")
@@ -173,7 +181,7 @@ def test_precision_option_fallback_and_strict(monkeypatch):
     fell_back = dusk.Detector(CFG, WEIGHTS, precision="bf16")
     assert fell_back.precision == "fp32"
     assert len(fell_back.notices) == 1 and "precision bf16 is not available" in fell_back.notices[0]
-    with pytest.raises(dusk.Error, match="strict_precision"):
+    with pytest.raises(dusk.Error, match="or drop strict$"):  # the keyword, as Python spells the option
         dusk.Detector(CFG, WEIGHTS, precision="bf16", strict=True)
     assert dusk.Detector(CFG, WEIGHTS).precision == "fp32"
 

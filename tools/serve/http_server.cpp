@@ -117,7 +117,7 @@ DetectorOptions request_options(const DetectorOptions& base, const std::map<std:
         throw Error(cat("unknown parameter '", printable(key), "'; use thresh, nms, nms_kind, letterbox or resize"));
       }
     }
-  } catch (const OptionError& error) {
+  } catch (const OptionError& error) {  // query parameters take Python's keyword names
     throw Error(error.message(Shell::Python));
   }
   return options;
@@ -315,10 +315,10 @@ class Session : public std::enable_shared_from_this<Session> {
         answer = out.dump();
       } catch (const LimitError& error) {
         status = 413;
-        answer = json_error(cat(error.what(), " (dusk serve --max-image-pixels)"));
+        answer = json_error(cat(error.message(Shell::Cli), " (a flag of dusk serve)"));
       } catch (const Error& error) {
         status = 400;
-        answer = json_error(error.what());
+        answer = json_error(error.message(Shell::Python));
       } catch (const std::bad_alloc&) {
         status = 413;
         answer = json_error("out of memory for this image; send a smaller one");

@@ -44,8 +44,9 @@ std::unique_ptr<FastPlan> FastPlan::build(const Graph& graph, KernelStore& store
   try {
     fast::Builder(graph, store, *impl, weights, precision, calibration).build(keep);
   } catch (const dnnl::error& error) {
-    throw Error(cat(graph.source, ": oneDNN could not compile the network (", error.what(),
-                    "); run it on the reference backend (NetworkOptions::backend = Backend::Reference)"));
+    throw Error({cat(graph.source, ": oneDNN could not compile the network (", error.what(),
+                     "); run it on the reference backend ("),
+                 Option::Backend, " ref)"});
   }
   return std::unique_ptr<FastPlan>(new FastPlan(std::move(impl)));
 }
@@ -67,8 +68,8 @@ std::vector<Tensor> FastPlan::run(const Tensor& input) const {
     for (const auto& step : impl_->steps) step->run(*frame);
     frame->stream().wait();
   } catch (const dnnl::error& error) {
-    throw Error(cat("oneDNN failed while running the network (", error.what(),
-                    "); run it on the reference backend (NetworkOptions::backend = Backend::Reference)"));
+    throw Error({cat("oneDNN failed while running the network (", error.what(), "); run it on the reference backend ("),
+                 Option::Backend, " ref)"});
   }
 
   std::vector<Tensor> outputs;

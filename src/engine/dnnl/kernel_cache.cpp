@@ -72,8 +72,9 @@ dnnl::memory FastWeights::Impl::in_layout(int layer, const std::string& describe
   }
   const std::optional<dnnl::memory> source = exact_source(layer, wanted.data_type());
   if (!source && !store_->kernel_available(layer)) {
-    throw Error(cat(describe, ": its kernel now lives only in layouts it cannot be converted from exactly; "
-                    "use the reference backend (NetworkOptions::backend = Backend::Reference) and report this"));
+    throw Error({cat(describe, ": its kernel now lives only in layouts it cannot be converted from exactly; "
+                               "use the reference backend ("),
+                 Option::Backend, " ref) and report this"});
   }
   dnnl::memory target(wanted, engine, storage_.allocate(wanted.get_size()));
   const bool int8 = wanted.data_type() == dnnl::memory::data_type::s8;
