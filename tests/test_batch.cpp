@@ -4,12 +4,15 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 
 #include "dusk/dusk.hpp"
+#include "dusk/text.hpp"
 #include "support/compare.hpp"
 #include "support/fixtures.hpp"
 #include "support/paths.hpp"
@@ -307,4 +310,68 @@ TEST_CASE("run_detection_job: input order, a broken item fails alone, batches, t
   both.tiles = TileOptions{};
   CHECK_THROWS_WITH_AS(run_detection_job(detector, images_in_memory(images), both, [](JobItem&&) {}),
                        doctest::Contains("batches and tiles do not go together"), Error);
+}
+
+TEST_CASE("run_detection_job over a stream: order and attachments kept, a sink that throws stops it and cancels") {
+  DetectorOptions options;
+  options.network.threads = 2;
+  const Detector detector(kCfg, kWeights, options);
+  std::vector<Image> images;
+  for (const std::string& name : kImages) images.push_back(load_image(test::darknet_data(name)));
+  // Items come one at a time from next(), as video frames do; each carries its own number.
+  const std::size_t length = 3 * images.size();
+  std::size_t served = 0;
+  ImageStream stream;
+  stream.next = [&]() -> std::optional<StreamItem> {
+    if (served >= length) return std::nullopt;
+    const std::size_t i = served++;
+    return StreamItem{cat("frame ", i), [&images, i] { return images[i % images.size()]; }, std::any(i)};
+  };
+  for (const int batch : {1, 2}) {
+    CAPTURE(batch);
+    served = 0;
+    JobOptions job;
+    job.batch = batch;
+    std::vector<JobItem> items;
+    const JobSummary summary = run_detection_job(detector, stream, job, [&](JobItem&& item) { items.push_back(std::move(item)); });
+    REQUIRE(items.size() == length);
+    CHECK(summary.items == length);
+    CHECK(summary.failed == 0);
+    for (std::size_t i = 0; i < length; ++i) {
+      CHECK(items[i].index == i);
+      CHECK(std::any_cast<std::size_t>(items[i].attached) == i);
+      CHECK(items[i].name == cat("frame ", i));
+      CHECK(close_detections(items[i].detections, detector.detect(images[i % images.size()])));
+    }
+  }
+
+  // A stream that would block forever once the sink fails: cancel() must release it.
+  std::mutex mutex;
+  std::condition_variable released;
+  bool cancelled = false;
+  std::size_t given = 0;
+  ImageStream endless;
+  endless.next = [&]() -> std::optional<StreamItem> {
+    std::unique_lock lock(mutex);
+    if (given >= 4) {
+      released.wait(lock, [&] { return cancelled; });
+      return std::nullopt;
+    }
+    const std::size_t i = given++;
+    return StreamItem{cat("frame ", i), [&images] { return images[0]; }, {}};
+  };
+  endless.cancel = [&] {
+    const std::lock_guard lock(mutex);
+    cancelled = true;
+    released.notify_all();
+  };
+  std::size_t sunk = 0;
+  CHECK_THROWS_WITH_AS(run_detection_job(detector, endless, JobOptions{},
+                                         [&](JobItem&& item) {
+                                           if (item.index == 1) throw Error("the disk is full");
+                                           ++sunk;
+                                         }),
+                       "the disk is full", Error);
+  CHECK(sunk == 1);
+  CHECK(cancelled);
 }

@@ -5,6 +5,7 @@
 // dusk_detect_files) all drive it, so loading, fitting, batching, tiling,
 // per-image errors, the bounded window of images in flight and the worker
 // count are written once.
+#include <any>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -32,6 +33,23 @@ ImageSource image_files(std::vector<std::string> paths, std::int64_t max_image_p
 // Images already decoded, named by `names` (or "image 1", "image 2", ...).
 ImageSource images_in_memory(std::vector<Image> images, std::vector<std::string> names = {});
 
+// One item of a stream: its name, its load (called on a worker; what it
+// throws fails the item alone) and whatever the source attaches for the
+// sink (a video frame), handed back in JobItem::attached.
+struct StreamItem {
+  std::string name;
+  std::function<Image()> load;
+  std::any attached;
+};
+// A source of unknown length (video frames): next() gives the next item, or
+// nullopt at the end, and is called from one worker at a time, in order; it
+// may block. cancel(), when the job stops early (the sink threw), must make
+// a blocked next() return.
+struct ImageStream {
+  std::function<std::optional<StreamItem>()> next;
+  std::function<void()> cancel;
+};
+
 enum class JobOutput {
   Detections,   // thresholded, NMS applied: what Detector::detect returns
   ScoredBoxes,  // every class of every box above the threshold after NMS: Detector::scored_boxes (mAP ranks these)
@@ -46,6 +64,7 @@ struct JobItem {
   int height = 0;
   double ms = 0;   // detection time; a batch's time is shared among its images
   std::string error;  // empty when the item worked
+  std::any attached;  // StreamItem::attached
 };
 
 struct JobOptions {
@@ -73,6 +92,10 @@ struct JobSummary {
 // 2 x workers batches are in flight, so memory stays flat over any length.
 // Throws dusk::Error only for options no item could run with.
 JobSummary run_detection_job(const Detector& detector, const ImageSource& source, const JobOptions& options,
+                             const std::function<void(JobItem&&)>& sink);
+// The same over a stream (what the list form runs on). What the sink throws
+// stops the job (after cancel() and the workers' current items) and propagates.
+JobSummary run_detection_job(const Detector& detector, const ImageStream& stream, const JobOptions& options,
                              const std::function<void(JobItem&&)>& sink);
 
 }  // namespace dusk

@@ -2,13 +2,14 @@
 // Detection on moving pictures: video files, image sequences, cameras and
 // network streams, read through OpenCV's videoio (FFmpeg backend).
 //
-// run_video() is the frame loop `dusk detect` uses: a reader thread decodes,
-// a second thread converts and resizes, a third runs the network, and the
-// caller's thread gets each result in order, so decoding and writing overlap
-// inference and throughput is set by inference alone. Queues between the
-// stages are bounded: memory stays flat over any length of video. For live
-// sources the reader keeps only the newest frame, so latency stays one frame
-// instead of a growing queue (drops are counted).
+// run_video() is the frame loop `dusk detect` uses: a reader thread decodes
+// and the job layer (run.hpp) converts, fits and detects the frames on its
+// workers, and the caller's thread gets each result in order, so decoding
+// and writing overlap inference and throughput is set by inference alone.
+// The queue and the job's window are bounded: memory stays flat over any
+// length of video. For live sources the reader keeps only the newest frame
+// and one worker takes it when free, so latency stays one frame instead of
+// a growing queue (drops are counted).
 //
 // Link dusk::dusk_video (it brings OpenCV's core and videoio).
 #include <atomic>

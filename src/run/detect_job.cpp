@@ -29,10 +29,11 @@ std::string failure(const std::string& name, const std::exception& error, Shell 
   return what.find(name) == std::string::npos ? cat(name, ": ", what) : what;
 }
 
-// One chunk of up to `batch` items: loaded one by one (a broken image fails
-// alone), detected in one pass, handed to after_detect.
-std::vector<JobItem> run_chunk(const Detector& detector, const ImageSource& source, const JobOptions& options,
-                               std::size_t first, std::size_t size) {
+// One chunk of up to `batch` items, numbered from `first`: loaded one by one
+// (a broken image fails alone), detected in one pass, handed to after_detect.
+std::vector<JobItem> run_chunk(const Detector& detector, std::vector<StreamItem> chunk, const JobOptions& options,
+                               std::size_t first) {
+  const std::size_t size = chunk.size();
   std::vector<JobItem> items(size);
   std::vector<Image> originals(size);
   std::vector<FittedImage> fitted;
@@ -41,9 +42,10 @@ std::vector<JobItem> run_chunk(const Detector& detector, const ImageSource& sour
   for (std::size_t k = 0; k < size; ++k) {
     JobItem& item = items[k];
     item.index = first + k;
+    item.name = std::move(chunk[k].name);
+    item.attached = std::move(chunk[k].attached);
     try {
-      item.name = source.name(item.index);
-      originals[k] = source.load(item.index);
+      originals[k] = chunk[k].load();
       item.width = originals[k].w;
       item.height = originals[k].h;
       if (whole) {
@@ -106,6 +108,28 @@ ImageSource images_in_memory(std::vector<Image> images, std::vector<std::string>
 
 JobSummary run_detection_job(const Detector& detector, const ImageSource& source, const JobOptions& options,
                              const std::function<void(JobItem&&)>& sink) {
+  std::size_t next = 0;
+  ImageStream stream;
+  stream.next = [&]() -> std::optional<StreamItem> {
+    if (next >= source.count) return std::nullopt;
+    const std::size_t i = next++;
+    StreamItem item;
+    try {
+      item.name = source.name(i);
+    } catch (const std::exception& error) {
+      item.name = cat("item ", i + 1);
+      const std::string why = error.what();
+      item.load = [why]() -> Image { throw Error(why); };
+      return item;
+    }
+    item.load = [&source, i] { return source.load(i); };
+    return item;
+  };
+  return run_detection_job(detector, stream, options, sink);
+}
+
+JobSummary run_detection_job(const Detector& detector, const ImageStream& stream, const JobOptions& options,
+                             const std::function<void(JobItem&&)>& sink) {
   if (options.batch < 1) throw Error(cat("a job's batch must be at least 1, not ", options.batch));
   if (options.batch > 1 && options.tiles) {
     throw Error("batches and tiles do not go together: a tiled image is already a batch of its tiles");
@@ -115,18 +139,30 @@ JobSummary run_detection_job(const Detector& detector, const ImageSource& source
   }
   const Clock::time_point start = Clock::now();
   const std::size_t batch = static_cast<std::size_t>(options.batch);
-  const std::size_t chunks = (source.count + batch - 1) / batch;
   const int workers = options.workers > 0 ? options.workers : detector.network().threads();
   JobSummary summary;
-  summary.items = source.count;
+  std::size_t items_taken = 0;  // numbers the items; takes happen one at a time
+  struct Chunk {
+    std::size_t first = 0;
+    std::vector<StreamItem> items;
+  };
   run_in_order<std::vector<JobItem>>(
-      chunks, workers,
-      [&](std::size_t chunk) {
-        const std::size_t first = chunk * batch;
-        return run_chunk(detector, source, options, first, std::min(batch, source.count - first));
+      workers,
+      [&]() -> std::optional<Chunk> {
+        Chunk chunk{items_taken, {}};
+        while (chunk.items.size() < batch) {
+          std::optional<StreamItem> item = stream.next();
+          if (!item) break;
+          chunk.items.push_back(std::move(*item));
+        }
+        if (chunk.items.empty()) return std::nullopt;
+        items_taken += chunk.items.size();
+        return chunk;
       },
+      [&](std::size_t, Chunk&& chunk) { return run_chunk(detector, std::move(chunk.items), options, chunk.first); },
       [&](std::size_t, std::vector<JobItem>&& items) {
         for (JobItem& item : items) {
+          ++summary.items;
           if (item.error.empty()) {
             summary.detections += item.detections.size() + item.scored.size();
             summary.detect_ms += item.ms;
@@ -135,7 +171,8 @@ JobSummary run_detection_job(const Detector& detector, const ImageSource& source
           }
           sink(std::move(item));
         }
-      });
+      },
+      stream.cancel);
   summary.seconds = elapsed_ms(start) / 1000.0;
   return summary;
 }

@@ -1,9 +1,13 @@
-// run_video(): reader ▶ preprocessing ▶ inference ▶ caller, on bounded queues.
+// run_video(): a reader thread feeds the frames, on a bounded queue, to the
+// job layer (run.hpp), which fits and detects them and hands each result
+// back in order. Video keeps only what is video: reading, ranges, pacing,
+// reconnects and dropping stale frames of live sources.
 #include <algorithm>
 #include <cmath>
 #include <thread>
 
 #include "dusk/error.hpp"
+#include "dusk/run.hpp"
 #include "dusk/video.hpp"
 #include "dusk/text.hpp"
 #include "video/bounded_queue.hpp"
@@ -11,14 +15,6 @@
 namespace dusk {
 
 namespace {
-
-// A frame converted to dusk's image and, unless tiles are asked for, already
-// fitted to the network.
-struct Prepared {
-  Frame frame;
-  Image image;
-  std::string error;
-};
 
 struct ReaderReport {
   std::int64_t read = 0;
@@ -112,63 +108,6 @@ ReaderReport read_frames(FrameSource& source, const VideoOptions& options, Bound
   return report;
 }
 
-Prepared prepare(Frame frame, const Detector& detector, bool fit) {
-  Prepared p;
-  try {
-    p.image = image_from_pixels(frame.bgr.data, frame.bgr.cols, frame.bgr.rows, static_cast<int>(frame.bgr.step[0]),
-                                PixelFormat::BGR);
-    if (fit) p.image = detector.fit_to_network(p.image);
-  } catch (const std::bad_alloc&) {
-    p.error = cat("frame ", frame.index, ": out of memory while preparing it");
-  } catch (const Error& error) {
-    p.error = cat("frame ", frame.index, ": ", error.what());
-  }
-  p.frame = std::move(frame);
-  return p;
-}
-
-// Frames through the network in one pass; a frame that failed to prepare
-// passes through with its error, a failed pass fails every frame in it.
-std::vector<FrameResult> infer_batch(std::vector<Prepared> batch, const Detector& detector) {
-  std::vector<FrameResult> results(batch.size());
-  std::vector<FittedImage> fitted;
-  std::vector<std::size_t> ready;
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    results[i].error = std::move(batch[i].error);
-    if (results[i].error.empty()) {
-      fitted.push_back({std::move(batch[i].image), batch[i].frame.bgr.cols, batch[i].frame.bgr.rows});
-      ready.push_back(i);
-    }
-  }
-  try {
-    std::vector<std::vector<Detection>> found = detector.detect_fitted(std::move(fitted));
-    for (std::size_t j = 0; j < ready.size(); ++j) results[ready[j]].detections = std::move(found[j]);
-  } catch (const std::bad_alloc&) {
-    for (const std::size_t i : ready) results[i].error = cat("frame ", batch[i].frame.index, ": out of memory while detecting");
-  } catch (const Error& error) {
-    for (const std::size_t i : ready) results[i].error = cat("frame ", batch[i].frame.index, ": ", error.what());
-  }
-  for (std::size_t i = 0; i < batch.size(); ++i) results[i].frame = std::move(batch[i].frame);
-  return results;
-}
-
-FrameResult infer(Prepared p, const Detector& detector, const VideoOptions& options) {
-  FrameResult result;
-  result.error = std::move(p.error);
-  if (result.error.empty()) {
-    try {
-      result.detections = options.tiles ? detect_tiled(detector, p.image, *options.tiles)
-                                         : detector.detect_fitted(p.image, p.frame.bgr.cols, p.frame.bgr.rows);
-    } catch (const std::bad_alloc&) {
-      result.error = cat("frame ", p.frame.index, ": out of memory while detecting");
-    } catch (const Error& error) {
-      result.error = cat("frame ", p.frame.index, ": ", error.what());
-    }
-  }
-  result.frame = std::move(p.frame);
-  return result;
-}
-
 }  // namespace
 
 VideoSummary run_video(FrameSource& source, const Detector& detector, const VideoOptions& options,
@@ -184,82 +123,54 @@ VideoSummary run_video(FrameSource& source, const Detector& detector, const Vide
     throw Error(cat("a batch of ", options.batch, " frames needs every frame, but frames are dropped (the default for ",
                     "live sources) to keep up; turn dropping off (--no-drop-frames, VideoOptions::drop_frames) or use a batch of 1"));
   }
-  const bool fit_early = !options.tiles;
-  // Live: one slot that a newer frame replaces, and no preprocessing queue,
-  // so a frame waits for at most one inference. Files: every frame, in order.
+  // Live: one slot that a newer frame replaces, taken by one worker when
+  // it is free, so a frame waits for at most one inference. Files: every
+  // frame, in order, as many in flight as the job's workers.
   BoundedQueue<Frame> decoded(drop ? 1 : options.queue_frames, drop);
-  // Room for a whole batch, so the next one is prepared while one runs.
-  const std::size_t room = std::max(options.queue_frames, static_cast<std::size_t>(options.batch));
-  BoundedQueue<Prepared> prepared(room, false);
-  BoundedQueue<FrameResult> results(room, false);
   std::atomic<bool> abort{false};
-
   ReaderReport report;
   std::thread reader([&] { report = read_frames(source, options, decoded, stop, abort); });
-  std::thread preparer;
-  if (!drop) {
-    preparer = std::thread([&] {
-      while (std::optional<Frame> frame = decoded.pop()) {
-        if (!prepared.push(prepare(std::move(*frame), detector, fit_early))) break;
-      }
-      prepared.close();
-    });
-  }
-  const auto infer_batches = [&] {  // every frame, options.batch at a time
-    while (true) {
-      std::vector<Prepared> batch;
-      while (batch.size() < static_cast<std::size_t>(options.batch)) {
-        std::optional<Prepared> next = prepared.pop();
-        if (!next) break;
-        batch.push_back(std::move(*next));
-      }
-      if (batch.empty()) return;
-      for (FrameResult& result : infer_batch(std::move(batch), detector)) {
-        if (!results.push(std::move(result))) return;
-      }
-    }
+
+  ImageStream frames;
+  frames.next = [&]() -> std::optional<StreamItem> {
+    std::optional<Frame> frame = decoded.pop();
+    if (!frame) return std::nullopt;
+    StreamItem item;
+    item.name = cat("frame ", frame->index);
+    const cv::Mat bgr = frame->bgr;  // shares the pixels
+    item.load = [bgr] {
+      return image_from_pixels(bgr.data, bgr.cols, bgr.rows, static_cast<int>(bgr.step[0]), PixelFormat::BGR);
+    };
+    item.attached = std::move(*frame);
+    return item;
   };
-  std::thread inference([&] {
-    if (options.batch > 1) {
-      infer_batches();
-      results.close();
-      return;
-    }
-    while (true) {
-      std::optional<Prepared> next;
-      if (drop) {
-        std::optional<Frame> frame = decoded.pop();
-        if (frame) next = prepare(std::move(*frame), detector, fit_early);
-      } else {
-        next = prepared.pop();
-      }
-      if (!next || !results.push(infer(std::move(*next), detector, options))) break;
-    }
-    results.close();
-  });
-  const auto join_all = [&] {
-    reader.join();
-    if (preparer.joinable()) preparer.join();
-    inference.join();
+  frames.cancel = [&] {
+    abort = true;
+    decoded.abandon();
   };
+  JobOptions job;
+  job.batch = options.batch;
+  job.tiles = options.tiles;
+  if (drop) job.workers = 1;
 
   VideoSummary summary;
   try {
-    while (std::optional<FrameResult> result = results.pop()) {
-      ++summary.processed;
-      if (!result->error.empty()) ++summary.failed;
-      summary.detections += static_cast<std::int64_t>(result->detections.size());
-      on_result(*result);
-    }
+    const JobSummary done = run_detection_job(detector, frames, job, [&](JobItem&& item) {
+      FrameResult result;
+      result.frame = std::any_cast<Frame&&>(std::move(item.attached));
+      result.detections = std::move(item.detections);
+      result.error = std::move(item.error);
+      on_result(result);
+    });
+    summary.processed = static_cast<std::int64_t>(done.items);
+    summary.failed = static_cast<std::int64_t>(done.failed);
+    summary.detections = static_cast<std::int64_t>(done.detections);
   } catch (...) {
-    abort = true;
-    decoded.abandon();
-    prepared.abandon();
-    results.abandon();
-    join_all();
+    frames.cancel();
+    reader.join();
     throw;
   }
-  join_all();
+  reader.join();
   summary.read = report.read;
   summary.missing = report.missing;
   summary.reconnects = report.reconnects;
