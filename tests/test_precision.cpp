@@ -666,6 +666,18 @@ TEST_CASE("dusk calibrate: deterministic, tied to its weights, int8 mAP@0.5 on c
   CHECK(test::read_bytes(first) == test::read_bytes(second));
   const Calibration read = read_calibration(first);
   CHECK(read.images == 7);
+  // An image that cannot be read is listed and skipped (the others give the same file); with none, nothing is written.
+  const std::string broken = dir.write("broken.jpg", "not a jpeg");
+  const std::string skipping = dir.file("skipping.calib");
+  const auto skipped = test::run_command(dusk + " calibrate " + model + " " + broken + " " + samples + " -o " + skipping);
+  REQUIRE_MESSAGE(skipped.exit_code == 0, skipped.err);
+  CHECK(skipped.err.find("skipped " + broken) != std::string::npos);
+  CHECK(test::read_bytes(skipping) == test::read_bytes(first));
+  const std::string nothing = dir.file("nothing.calib");
+  const auto none = test::run_command(dusk + " calibrate " + model + " " + broken + " -o " + nothing);
+  CHECK(none.exit_code == 1);
+  CHECK(none.err.find("none of the 1 images could be read; nothing was written") != std::string::npos);
+  CHECK(!std::filesystem::exists(nothing));
   CHECK(read.method == CalibrationMethod::Percentile);
   CHECK(read.ranges.count(-1) == 1);
 

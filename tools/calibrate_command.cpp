@@ -9,6 +9,8 @@
 #include "cli_common.hpp"
 #include "commands.hpp"
 #include "dusk/options.hpp"
+#include "dusk/run.hpp"
+#include "dusk/text.hpp"
 #include "progress.hpp"
 
 namespace dusk::cli {
@@ -48,15 +50,25 @@ int run_calibrate(const CalibrateArgs& args) {
   Progress progress("images", static_cast<std::int64_t>(images.size()));
   const auto start = std::chrono::steady_clock::now();
   std::size_t done = 0;
-  for (const std::string& path : images) {
-    const Image image = load_image(path);
-    const Image fitted = args.letterbox ? letterbox_image(image, shape.w, shape.h) : resize_image(image, shape.w, shape.h);
-    Tensor input(shape);
-    input.data = fitted.data;
-    calibrator.add(input);
-    progress.update(static_cast<std::int64_t>(++done));
-  }
+  std::vector<std::string> skipped;
+  // Images load and fit on the job's workers, in order; the passes run here.
+  JobOptions job;
+  job.shell = Shell::Cli;
+  run_fitting_job(ImageFit{shape.w, shape.h, args.letterbox}, image_files(images), job, [&](JobItem&& item) {
+    if (item.error.empty()) {
+      Tensor input;
+      input.shape = shape;
+      input.data = std::move(item.fitted.data);
+      calibrator.add(input);
+      ++done;
+    } else {
+      skipped.push_back(item.error);
+    }
+    progress.update(static_cast<std::int64_t>(done + skipped.size()));
+  });
   progress.clear();
+  for (const std::string& why : skipped) std::fprintf(stderr, "dusk: calibrate: skipped %s\n", why.c_str());
+  if (done == 0) throw Error(cat("none of the ", images.size(), " images could be read; nothing was written"));
   const Calibration calibration = calibrator.result(hash);
   write_calibration(args.out, calibration);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

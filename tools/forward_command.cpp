@@ -54,7 +54,7 @@ Tensor make_input(const std::string& path, const Shape& shape) {
   if (shape.c != 3) {
     throw Error(cat("the network takes ", shape.c, " channels but images are loaded as RGB; give a raw .f32 tensor"));
   }
-  const Image image = resize_image(load_image(path), shape.w, shape.h);
+  const Image image = fit_image(load_image(path), ImageFit{shape.w, shape.h});
   Tensor tensor(shape);
   tensor.data = image.data;
   return tensor;

@@ -42,6 +42,18 @@ enum class ResizeMethod { Darknet, Linear, Nearest };
 Image resize_image(const Image& image, int width, int height, ResizeMethod method);
 Image letterbox_image(const Image& image, int width, int height, ResizeMethod method);
 
+// How an image becomes a network's input: its size, whether the aspect is
+// kept (letterbox) and the resampling.
+struct ImageFit {
+  int width = 0;
+  int height = 0;
+  bool letterbox = false;
+  ResizeMethod resize = ResizeMethod::Darknet;
+};
+// The one fitting rule: Detector::fit_to_network, the job layer, dusk
+// calibrate, adapt-bn and forward all fit images through it.
+Image fit_image(const Image& image, const ImageFit& fit);
+
 struct Color {
   float r = 0;
   float g = 0;

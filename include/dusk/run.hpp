@@ -53,6 +53,7 @@ struct ImageStream {
 enum class JobOutput {
   Detections,   // thresholded, NMS applied: what Detector::detect returns
   ScoredBoxes,  // every class of every box above the threshold after NMS: Detector::scored_boxes (mAP ranks these)
+  Fitted,       // only the network's input, JobItem::fitted (dusk calibrate); nothing is detected
 };
 
 struct JobItem {
@@ -60,6 +61,7 @@ struct JobItem {
   std::string name;
   std::vector<Detection> detections;  // JobOutput::Detections
   std::vector<ScoredBox> scored;      // JobOutput::ScoredBoxes
+  Image fitted;                       // JobOutput::Fitted
   int width = 0;   // the original image
   int height = 0;
   double ms = 0;   // detection time; a batch's time is shared among its images
@@ -97,5 +99,10 @@ JobSummary run_detection_job(const Detector& detector, const ImageSource& source
 // stops the job (after cancel() and the workers' current items) and propagates.
 JobSummary run_detection_job(const Detector& detector, const ImageStream& stream, const JobOptions& options,
                              const std::function<void(JobItem&&)>& sink);
+// Loading and fitting only, without a network (JobOutput::Fitted, whatever
+// options.output says): the items' fitted images, for work that runs its own
+// passes (calibration). Workers: options.workers, or default_threads().
+JobSummary run_fitting_job(const ImageFit& fit, const ImageSource& source, const JobOptions& options,
+                           const std::function<void(JobItem&&)>& sink);
 
 }  // namespace dusk

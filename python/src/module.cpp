@@ -291,8 +291,7 @@ py::dict forward(const std::string& cfg, const std::string& weights, const py::o
     const dusk::Image loaded = py::isinstance<py::str>(image)
                                    ? without_gil(Stage::Image, [&] { return dusk::load_image(image.cast<std::string>()); })
                                    : image_from_array(image.cast<py::array>(), rgb);
-    input.data = letterbox ? dusk::letterbox_image(loaded, g.input.w, g.input.h).data
-                           : dusk::resize_image(loaded, g.input.w, g.input.h).data;
+    input.data = dusk::fit_image(loaded, dusk::ImageFit{g.input.w, g.input.h, letterbox}).data;
   } else {
     std::fill(input.data.begin(), input.data.end(), 0.5f);
   }

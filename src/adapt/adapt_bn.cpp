@@ -47,8 +47,7 @@ void load_inputs(const std::vector<std::string>& paths, const Graph& graph, cons
   for (const std::string& path : paths) {
     try {
       const Image image = load_image(path, options.max_image_pixels);
-      Image fitted = options.letterbox ? letterbox_image(image, graph.input.w, graph.input.h, options.resize)
-                                       : resize_image(image, graph.input.w, graph.input.h, options.resize);
+      Image fitted = fit_image(image, ImageFit{graph.input.w, graph.input.h, options.letterbox, options.resize});
       Tensor input;
       input.shape = graph.input;
       input.data = std::move(fitted.data);

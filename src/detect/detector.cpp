@@ -80,8 +80,7 @@ void check_image(const Image& image) {
 Image fit(const Network& network, const DetectorOptions& options, const Image& image) {
   check_image(image);
   const Shape net = network.graph().input;
-  return options.letterbox ? letterbox_image(image, net.w, net.h, options.resize)
-                           : resize_image(image, net.w, net.h, options.resize);
+  return fit_image(image, ImageFit{net.w, net.h, options.letterbox, options.resize});
 }
 
 // The network's input tensor made of a fitted image (its pixels moved).

@@ -156,4 +156,9 @@ Image letterbox_image(const Image& image, int width, int height, ResizeMethod me
   return boxed;
 }
 
+Image fit_image(const Image& image, const ImageFit& fit) {
+  return fit.letterbox ? letterbox_image(image, fit.width, fit.height, fit.resize)
+                       : resize_image(image, fit.width, fit.height, fit.resize);
+}
+
 }  // namespace dusk

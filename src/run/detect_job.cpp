@@ -31,13 +31,15 @@ std::string failure(const std::string& name, const std::exception& error, Shell 
 
 // One chunk of up to `batch` items, numbered from `first`: loaded one by one
 // (a broken image fails alone), detected in one pass, handed to after_detect.
-std::vector<JobItem> run_chunk(const Detector& detector, std::vector<StreamItem> chunk, const JobOptions& options,
-                               std::size_t first) {
+// `detector` is null for a fitting job, which fits by `fit`.
+std::vector<JobItem> run_chunk(const Detector* detector, const ImageFit& fit, std::vector<StreamItem> chunk,
+                               const JobOptions& options, std::size_t first) {
   const std::size_t size = chunk.size();
   std::vector<JobItem> items(size);
   std::vector<Image> originals(size);
   std::vector<FittedImage> fitted;
   std::vector<std::size_t> loaded;  // positions in the chunk of the items that loaded
+  const bool fit_only = options.output == JobOutput::Fitted;
   const bool whole = !options.tiles && options.output == JobOutput::Detections;  // detected from a fitted copy
   for (std::size_t k = 0; k < size; ++k) {
     JobItem& item = items[k];
@@ -48,8 +50,13 @@ std::vector<JobItem> run_chunk(const Detector& detector, std::vector<StreamItem>
       originals[k] = chunk[k].load();
       item.width = originals[k].w;
       item.height = originals[k].h;
+      if (fit_only) {
+        item.fitted = detector != nullptr ? detector->fit_to_network(originals[k]) : fit_image(originals[k], fit);
+        originals[k] = Image();
+        continue;
+      }
       if (whole) {
-        fitted.push_back({detector.fit_to_network(originals[k]), originals[k].w, originals[k].h});
+        fitted.push_back({detector->fit_to_network(originals[k]), originals[k].w, originals[k].h});
         if (!options.after_detect) originals[k] = Image();  // only drawing needs it again
       }
       loaded.push_back(k);
@@ -61,14 +68,14 @@ std::vector<JobItem> run_chunk(const Detector& detector, std::vector<StreamItem>
     const Clock::time_point start = Clock::now();
     if (whole) {
       std::vector<std::vector<Detection>> found = fitted.empty() ? std::vector<std::vector<Detection>>{}
-                                                                 : detector.detect_fitted(std::move(fitted));
+                                                                 : detector->detect_fitted(std::move(fitted));
       for (std::size_t j = 0; j < loaded.size(); ++j) items[loaded[j]].detections = std::move(found[j]);
     } else {
       for (const std::size_t k : loaded) {
         if (options.output == JobOutput::ScoredBoxes) {
-          items[k].scored = detector.scored_boxes(originals[k]);
+          items[k].scored = detector->scored_boxes(originals[k]);
         } else {
-          items[k].detections = detect_tiled(detector, originals[k], *options.tiles);
+          items[k].detections = detect_tiled(*detector, originals[k], *options.tiles);
         }
       }
     }
@@ -106,13 +113,14 @@ ImageSource images_in_memory(std::vector<Image> images, std::vector<std::string>
           [shared](std::size_t i) { return (*shared)[i]; }};
 }
 
-JobSummary run_detection_job(const Detector& detector, const ImageSource& source, const JobOptions& options,
-                             const std::function<void(JobItem&&)>& sink) {
-  std::size_t next = 0;
+namespace {
+
+// A list read as a stream, in order.
+ImageStream list_stream(const ImageSource& source, std::shared_ptr<std::size_t> next) {
   ImageStream stream;
-  stream.next = [&]() -> std::optional<StreamItem> {
-    if (next >= source.count) return std::nullopt;
-    const std::size_t i = next++;
+  stream.next = [&source, next]() -> std::optional<StreamItem> {
+    if (*next >= source.count) return std::nullopt;
+    const std::size_t i = (*next)++;
     StreamItem item;
     try {
       item.name = source.name(i);
@@ -125,11 +133,12 @@ JobSummary run_detection_job(const Detector& detector, const ImageSource& source
     item.load = [&source, i] { return source.load(i); };
     return item;
   };
-  return run_detection_job(detector, stream, options, sink);
+  return stream;
 }
 
-JobSummary run_detection_job(const Detector& detector, const ImageStream& stream, const JobOptions& options,
-                             const std::function<void(JobItem&&)>& sink) {
+// The job itself; `detector` is null for a fitting job.
+JobSummary run_job(const Detector* detector, const ImageFit& fit, const ImageStream& stream, const JobOptions& options,
+                   const std::function<void(JobItem&&)>& sink) {
   if (options.batch < 1) throw Error(cat("a job's batch must be at least 1, not ", options.batch));
   if (options.batch > 1 && options.tiles) {
     throw Error("batches and tiles do not go together: a tiled image is already a batch of its tiles");
@@ -139,7 +148,9 @@ JobSummary run_detection_job(const Detector& detector, const ImageStream& stream
   }
   const Clock::time_point start = Clock::now();
   const std::size_t batch = static_cast<std::size_t>(options.batch);
-  const int workers = options.workers > 0 ? options.workers : detector.network().threads();
+  const int workers = options.workers > 0 ? options.workers
+                      : detector != nullptr ? detector->network().threads()
+                                            : default_threads();
   JobSummary summary;
   std::size_t items_taken = 0;  // numbers the items; takes happen one at a time
   struct Chunk {
@@ -159,7 +170,7 @@ JobSummary run_detection_job(const Detector& detector, const ImageStream& stream
         items_taken += chunk.items.size();
         return chunk;
       },
-      [&](std::size_t, Chunk&& chunk) { return run_chunk(detector, std::move(chunk.items), options, chunk.first); },
+      [&](std::size_t, Chunk&& chunk) { return run_chunk(detector, fit, std::move(chunk.items), options, chunk.first); },
       [&](std::size_t, std::vector<JobItem>&& items) {
         for (JobItem& item : items) {
           ++summary.items;
@@ -175,6 +186,27 @@ JobSummary run_detection_job(const Detector& detector, const ImageStream& stream
       stream.cancel);
   summary.seconds = elapsed_ms(start) / 1000.0;
   return summary;
+}
+
+}  // namespace
+
+JobSummary run_detection_job(const Detector& detector, const ImageSource& source, const JobOptions& options,
+                             const std::function<void(JobItem&&)>& sink) {
+  return run_job(&detector, {}, list_stream(source, std::make_shared<std::size_t>(0)), options, sink);
+}
+
+JobSummary run_detection_job(const Detector& detector, const ImageStream& stream, const JobOptions& options,
+                             const std::function<void(JobItem&&)>& sink) {
+  return run_job(&detector, {}, stream, options, sink);
+}
+
+JobSummary run_fitting_job(const ImageFit& fit, const ImageSource& source, const JobOptions& options,
+                           const std::function<void(JobItem&&)>& sink) {
+  JobOptions fitting = options;
+  fitting.output = JobOutput::Fitted;
+  fitting.batch = 1;
+  fitting.tiles.reset();
+  return run_job(nullptr, fit, list_stream(source, std::make_shared<std::size_t>(0)), fitting, sink);
 }
 
 }  // namespace dusk
