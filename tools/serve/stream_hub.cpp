@@ -87,10 +87,11 @@ class Stream {
         line["objects"] = cli::objects_value(found);
         annotate_frame(frame.bgr, found, classes_);
       }
-    } catch (const std::exception& error) {
-      line["error"] = error.what();
+    } catch (const std::exception& error) {  // options it names are the server's flags
+      const std::string message = error_message(error, Shell::Cli);
+      line["error"] = message;
       std::lock_guard<std::mutex> lock(mutex_);
-      last_error_ = error.what();
+      last_error_ = message;
     }
     auto published = std::make_shared<Published>();
     published->frame_id = frame.index;
