@@ -3,11 +3,13 @@
 
 #include <algorithm>
 #include <memory>
+#include <span>
 
 #include "dusk/error.hpp"
 #include "dusk/image.hpp"
 #include "dusk/files.hpp"
 #include "dusk/text.hpp"
+#include "util/memory.hpp"
 
 namespace dusk {
 
@@ -15,7 +17,10 @@ Image::Image(int width, int height, int channels, float fill)
     : w(width), h(height), c(channels),
       data(static_cast<std::size_t>(width) * static_cast<std::size_t>(height) * static_cast<std::size_t>(channels), fill) {}
 
-Image decode_image(const std::vector<unsigned char>& bytes, const std::string& source, std::int64_t max_pixels) {
+namespace {
+
+Image decode_bytes(const unsigned char* data, std::size_t size, const std::string& source, std::int64_t max_pixels) {
+  const std::span<const unsigned char> bytes(data, size);
   if (bytes.size() > static_cast<std::size_t>(INT32_MAX)) {
     throw Error(cat(source, ": image file is larger than 2 GiB; dusk cannot decode it"));
   }
@@ -60,8 +65,14 @@ Image decode_image(const std::vector<unsigned char>& bytes, const std::string& s
     throw Error(cat(source, ": cannot decode image (", stbi_failure_reason(), "); the file may be truncated or corrupt"));
   }
   if (channels < 1 || channels > 4) throw Error(cat(source, ": image has ", channels, " channels; expected 1 to 4"));
-  Image image(width, height, 3);
+  // A large image is many fresh pages each call: populated in one go
+  // (resize_prefaulted), not one page fault at a time as the loop below first touches them.
+  Image image;
+  image.w = width;
+  image.h = height;
+  image.c = 3;
   const std::size_t plane = static_cast<std::size_t>(width) * height;
+  resize_prefaulted(image.data, 3 * plane);
   const std::size_t stride = static_cast<std::size_t>(channels);
   const bool grey = channels < 3;  // grey, or grey and alpha
   for (std::size_t i = 0; i < plane; ++i) {
@@ -71,9 +82,15 @@ Image decode_image(const std::vector<unsigned char>& bytes, const std::string& s
   return image;
 }
 
+}  // namespace
+
+Image decode_image(const std::vector<unsigned char>& bytes, const std::string& source, std::int64_t max_pixels) {
+  return decode_bytes(bytes.data(), bytes.size(), source, max_pixels);
+}
+
 Image load_image(const std::string& path, std::int64_t max_pixels) {
   const std::vector<char> bytes = read_file(path, kMaxImageBytes, "image");
-  return decode_image(std::vector<unsigned char>(bytes.begin(), bytes.end()), path, max_pixels);
+  return decode_bytes(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), path, max_pixels);
 }
 
 }  // namespace dusk
