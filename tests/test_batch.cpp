@@ -309,7 +309,16 @@ TEST_CASE("run_detection_job: input order, a broken item fails alone, batches, t
   both.batch = 2;
   both.tiles = TileOptions{};
   CHECK_THROWS_WITH_AS(run_detection_job(detector, images_in_memory(images), both, [](JobItem&&) {}),
-                       doctest::Contains("batches and tiles do not go together"), Error);
+                       doctest::Contains("JobOptions::batch and JobOptions::tiles do not go together"), Error);
+  // Each shell says it in its own names, from the one check.
+  try {
+    check_job_options(both);
+    FAIL("batch with tiles was accepted");
+  } catch (const OptionError& error) {
+    CHECK(error.message(Shell::Cli) == "--batch and --tiles do not go together: a tiled image is already a batch of its tiles");
+    CHECK(error.message(Shell::Python).rfind("batch and tiles do not go together", 0) == 0);
+    CHECK(error.message(Shell::C).rfind("dusk_options.batch and dusk_options.tiles do not go together", 0) == 0);
+  }
 }
 
 TEST_CASE("run_detection_job over a stream: order and attachments kept, a sink that throws stops it and cancels") {

@@ -178,6 +178,11 @@ int run_detect(const DetectArgs& args) {
   options.resize = resize_option(args.resize);
   if (!args.names.empty()) options.labels = load_labels(args.names);
   const std::optional<TileOptions> tiles = tiles_option(args.tiles, args.tile_overlap);
+  JobOptions job;  // for images; a video's frames run on the same layer (run_video)
+  job.shell = Shell::Cli;
+  job.batch = args.batch;
+  job.tiles = tiles;
+  check_job_options(job);
   const bool video = is_video_run(args);
 
   std::vector<std::string> images;
@@ -211,9 +216,6 @@ int run_detect(const DetectArgs& args) {
                         " classes; the others are shown as class ids")});
   }
   if (video) return run_detect_video(args, detector, classes);
-  if (args.batch > 1 && tiles) {
-    throw UsageError("--batch and --tiles do not go together: a tiled image is already a batch of its tiles");
-  }
 
   // Annotated copies' names depend on the images before them, so they are
   // chosen up front; the images themselves run on the job's workers.
@@ -237,10 +239,6 @@ int run_detect(const DetectArgs& args) {
   };
   Progress progress("images", static_cast<std::int64_t>(images.size()));
   nlohmann::ordered_json json = nlohmann::ordered_json::array();
-  JobOptions job;
-  job.shell = Shell::Cli;
-  job.batch = args.batch;
-  job.tiles = tiles;
   if (!args.out_dir.empty()) {  // annotated copies are drawn on the original image, on the workers
     job.after_detect = [&](const JobItem& item, Image& original) {
       const std::string& out = out_paths[item.index];

@@ -33,6 +33,8 @@ std::string_view option_spelling(Option option, Shell shell);
 class OptionError : public Error {
  public:
   OptionError(Option option, const std::string& value, const std::string& problem);
+  // Any other wording about `option` (its parts may name other options).
+  OptionError(Option option, std::vector<MessagePart> parts);
   Option option() const { return option_; }
 
  private:

@@ -89,6 +89,10 @@ struct JobSummary {
   double seconds = 0;          // wall time of the whole job
 };
 
+// The job options that cannot go together (batch with tiles, scored boxes
+// with either), as an OptionError; every job and every shell checks through it.
+void check_job_options(const JobOptions& options);
+
 // Runs every item of `source` and calls `sink` on the calling thread in
 // input order, as soon as an item and all before it are done; at most
 // 2 x workers batches are in flight, so memory stays flat over any length.

@@ -106,9 +106,7 @@ PyOptions options_from(const py::dict& given, std::vector<std::string> labels) {
       else raise(Stage::General, "unknown option " + key);
     }
     o.job.tiles = dusk::tiles_option(tiles, tile_overlap);
-    if (o.job.tiles && o.job.batch > 1) {
-      raise(Stage::General, "batch and tiles do not go together: a tiled image is already a batch of its tiles");
-    }
+    dusk::check_job_options(o.job);
   } catch (const dusk::OptionError& error) {
     raise(Stage::General, error.message(dusk::Shell::Python));
   } catch (const py::cast_error&) {

@@ -94,13 +94,11 @@ CallerOptions detector_options(const dusk_options* given) {
     caller.job.tiles = dusk::tiles_option(o.tiles != nullptr ? o.tiles : "", o.tile_overlap);
     caller.job.batch = dusk::batch_option(o.batch);
     options.network.max_activation_bytes = dusk::max_memory_option(o.max_memory_mib);
+    dusk::check_job_options(caller.job);
   } catch (const dusk::OptionError& error) {
     throw dusk::Error(error.message(dusk::Shell::C));
   }
   caller.job.shell = dusk::Shell::C;
-  if (caller.job.tiles && caller.job.batch > 1) {
-    throw dusk::Error("dusk_options.batch and dusk_options.tiles do not go together: a tiled image is already a batch");
-  }
   if (o.names_path != nullptr) options.labels = dusk::load_labels(o.names_path);
   if (o.calibration_path != nullptr) {
     options.network.calibration = std::make_shared<const dusk::Calibration>(dusk::read_calibration(o.calibration_path));

@@ -37,7 +37,7 @@ constexpr std::array<OptionRow, static_cast<std::size_t>(Option::Count)> kRows =
      "true or false", "false"},
     {Option::Calibration, "NetworkOptions::calibration", "--calib", "calib", "dusk_options.calibration_path",
      "a file from dusk calibrate", "none"},
-    {Option::Tiles, "JobOptions::tiles", "--tiles", "tiles", "dusk_options.tile_columns",
+    {Option::Tiles, "JobOptions::tiles", "--tiles", "tiles", "dusk_options.tiles",
      "CxR (columns x rows) or auto", "none"},
     {Option::TileOverlap, "TileOptions::overlap", "--tile-overlap", "tile_overlap", "dusk_options.tile_overlap",
      "a number from 0 to 0.5", "0.1"},
@@ -116,6 +116,8 @@ std::string error_message(const std::exception& error, Shell shell) {
 
 OptionError::OptionError(Option option, const std::string& value, const std::string& problem)
     : Error({option, cat(" ", value, " ", problem)}), option_(option) {}
+
+OptionError::OptionError(Option option, std::vector<MessagePart> parts) : Error(std::move(parts)), option_(option) {}
 
 float unit_option(Option option, double value) {
   if (!(value >= 0 && value <= 1)) out_of_range(option, cat(value));

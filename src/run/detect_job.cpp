@@ -7,6 +7,7 @@
 #include <new>
 
 #include "dusk/error.hpp"
+#include "dusk/options.hpp"
 #include "dusk/text.hpp"
 #include "util/ordered_work.hpp"
 
@@ -139,13 +140,7 @@ ImageStream list_stream(const ImageSource& source, std::shared_ptr<std::size_t> 
 // The job itself; `detector` is null for a fitting job.
 JobSummary run_job(const Detector* detector, const ImageFit& fit, const ImageStream& stream, const JobOptions& options,
                    const std::function<void(JobItem&&)>& sink) {
-  if (options.batch < 1) throw Error(cat("a job's batch must be at least 1, not ", options.batch));
-  if (options.batch > 1 && options.tiles) {
-    throw Error("batches and tiles do not go together: a tiled image is already a batch of its tiles");
-  }
-  if (options.output == JobOutput::ScoredBoxes && (options.batch > 1 || options.tiles)) {
-    throw Error("scored boxes (for mAP) are made image by image, without batches or tiles");
-  }
+  check_job_options(options);
   const Clock::time_point start = Clock::now();
   const std::size_t batch = static_cast<std::size_t>(options.batch);
   const int workers = options.workers > 0 ? options.workers
@@ -189,6 +184,17 @@ JobSummary run_job(const Detector* detector, const ImageFit& fit, const ImageStr
 }
 
 }  // namespace
+
+void check_job_options(const JobOptions& options) {
+  batch_option(options.batch);
+  if (options.batch > 1 && options.tiles) {
+    throw OptionError(Option::Batch, {Option::Batch, " and ", Option::Tiles,
+                                      " do not go together: a tiled image is already a batch of its tiles"});
+  }
+  if (options.output == JobOutput::ScoredBoxes && (options.batch > 1 || options.tiles)) {
+    throw Error("scored boxes (for mAP) are made image by image, without batches or tiles");
+  }
+}
 
 JobSummary run_detection_job(const Detector& detector, const ImageSource& source, const JobOptions& options,
                              const std::function<void(JobItem&&)>& sink) {

@@ -30,10 +30,6 @@ void check_options(const VideoOptions& options) {
   if (options.reconnect < 0) throw Error("reconnect attempts cannot be negative");
   if (options.queue_frames < 1) throw Error("video queues need room for at least one frame");
   if (options.max_frames == 0) throw Error("max frames 0 would process nothing; use -1 for no limit");
-  if (options.batch < 1) throw Error(cat("a batch of ", options.batch, " frames: use 1 or more"));
-  if (options.batch > 1 && options.tiles) {
-    throw Error("batches and tiles do not go together: a tiled frame is already a batch of its tiles");
-  }
 }
 
 bool stopping(const std::atomic<bool>* stop) { return stop != nullptr && stop->load(); }
@@ -113,6 +109,10 @@ ReaderReport read_frames(FrameSource& source, const VideoOptions& options, Bound
 VideoSummary run_video(FrameSource& source, const Detector& detector, const VideoOptions& options,
                        const std::function<void(FrameResult&)>& on_result, const std::atomic<bool>* stop) {
   check_options(options);
+  JobOptions job;
+  job.batch = options.batch;
+  job.tiles = options.tiles;
+  check_job_options(job);  // before any frame is read
   if (options.tiles) {
     const Shape net = detector.network().graph().input;
     tile_layout(net.w, net.h, net.w, net.h, *options.tiles);  // options out of range fail here, not per frame
@@ -148,9 +148,6 @@ VideoSummary run_video(FrameSource& source, const Detector& detector, const Vide
     abort = true;
     decoded.abandon();
   };
-  JobOptions job;
-  job.batch = options.batch;
-  job.tiles = options.tiles;
   if (drop) job.workers = 1;
 
   VideoSummary summary;
