@@ -322,8 +322,10 @@ TEST_CASE("run_detection_job: input order, a broken item fails alone, batches, t
 }
 
 TEST_CASE("run_detection_job over a stream: order and attachments kept, a sink that throws stops it and cancels") {
+  // One thread per pass (no OpenMP teams, which ThreadSanitizer cannot see
+  // into: the job_stream test runs this case under it) and three workers.
   DetectorOptions options;
-  options.network.threads = 2;
+  options.network.threads = 1;
   const Detector detector(kCfg, kWeights, options);
   std::vector<Image> images;
   for (const std::string& name : kImages) images.push_back(load_image(test::darknet_data(name)));
@@ -341,6 +343,7 @@ TEST_CASE("run_detection_job over a stream: order and attachments kept, a sink t
     served = 0;
     JobOptions job;
     job.batch = batch;
+    job.workers = 3;
     std::vector<JobItem> items;
     const JobSummary summary = run_detection_job(detector, stream, job, [&](JobItem&& item) { items.push_back(std::move(item)); });
     REQUIRE(items.size() == length);
@@ -375,7 +378,9 @@ TEST_CASE("run_detection_job over a stream: order and attachments kept, a sink t
     released.notify_all();
   };
   std::size_t sunk = 0;
-  CHECK_THROWS_WITH_AS(run_detection_job(detector, endless, JobOptions{},
+  JobOptions three;
+  three.workers = 3;
+  CHECK_THROWS_WITH_AS(run_detection_job(detector, endless, three,
                                          [&](JobItem&& item) {
                                            if (item.index == 1) throw Error("the disk is full");
                                            ++sunk;
