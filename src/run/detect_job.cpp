@@ -117,7 +117,8 @@ ImageSource images_in_memory(std::vector<Image> images, std::vector<std::string>
 namespace {
 
 // A list read as a stream, in order.
-ImageStream list_stream(const ImageSource& source, std::shared_ptr<std::size_t> next) {
+ImageStream list_stream(const ImageSource& source) {
+  auto next = std::make_shared<std::size_t>(0);  // the stream is copied into the job
   ImageStream stream;
   stream.next = [&source, next]() -> std::optional<StreamItem> {
     if (*next >= source.count) return std::nullopt;
@@ -198,7 +199,7 @@ void check_job_options(const JobOptions& options) {
 
 JobSummary run_detection_job(const Detector& detector, const ImageSource& source, const JobOptions& options,
                              const std::function<void(JobItem&&)>& sink) {
-  return run_job(&detector, {}, list_stream(source, std::make_shared<std::size_t>(0)), options, sink);
+  return run_job(&detector, {}, list_stream(source), options, sink);
 }
 
 JobSummary run_detection_job(const Detector& detector, const ImageStream& stream, const JobOptions& options,
@@ -212,7 +213,7 @@ JobSummary run_fitting_job(const ImageFit& fit, const ImageSource& source, const
   fitting.output = JobOutput::Fitted;
   fitting.batch = 1;
   fitting.tiles.reset();
-  return run_job(nullptr, fit, list_stream(source, std::make_shared<std::size_t>(0)), fitting, sink);
+  return run_job(nullptr, fit, list_stream(source), fitting, sink);
 }
 
 }  // namespace dusk
