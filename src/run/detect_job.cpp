@@ -118,7 +118,7 @@ namespace {
 
 // A list read as a stream, in order.
 ImageStream list_stream(const ImageSource& source) {
-  auto next = std::make_shared<std::size_t>(0);  // the stream is copied into the job
+  auto next = std::make_shared<std::size_t>(0);  // shared by every copy of the lambda
   ImageStream stream;
   stream.next = [&source, next]() -> std::optional<StreamItem> {
     if (*next >= source.count) return std::nullopt;
