@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -73,7 +74,14 @@ void run_in_order(int workers, Take&& take, Work&& work, Consume&& consume, cons
     }
   };
   std::vector<std::thread> pool;
-  for (std::size_t t = 0; t < threads; ++t) pool.emplace_back(worker);
+  for (std::size_t t = 0; t < threads; ++t) {
+    try {
+      pool.emplace_back(worker);
+    } catch (const std::system_error&) {  // no thread to be had: go on with those there are
+      if (pool.empty()) throw;
+      break;
+    }
+  }
   const auto finish = [&] {
     for (std::thread& thread : pool) thread.join();
   };
