@@ -1,6 +1,7 @@
 #pragma once
 // The options every shell sets on a detection, in one table: each one's
-// identifier, its spelling in each shell, what it takes and its default.
+// identifier, its spelling in each shell and what it takes (the defaults
+// are the option structs' own: DetectorOptions, NetworkOptions, JobOptions).
 // The shells (command line, Python, C) read their values through the
 // functions below, so each check and its "unknown X; use A, B or C" message
 // exist once. An OptionError names its option; each shell prints the option
@@ -23,7 +24,6 @@ struct OptionRow {
   std::string_view python;   // the keyword: "thresh"
   std::string_view c;        // the field: "dusk_options.threshold"
   std::string_view takes;    // "a number from 0 to 1", "auto, fast or ref", ...
-  std::string_view fallback; // the default, as text
 };
 const OptionRow& option_row(Option option);
 std::string_view option_spelling(Option option, Shell shell);

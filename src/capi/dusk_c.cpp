@@ -79,25 +79,22 @@ CallerOptions detector_options(const dusk_options* given) {
   const dusk_options o = versioned(given, defaults, "dusk_options", "dusk_options_init");
   CallerOptions caller;
   dusk::DetectorOptions& options = caller.detector;
-  try {
-    options.threshold = dusk::unit_option(dusk::Option::Threshold, o.threshold);
-    options.nms = dusk::unit_option(dusk::Option::Nms, o.nms);
-    options.letterbox = o.letterbox != 0;
-    options.network.width = dusk::size_option(dusk::Option::Width, o.width);
-    options.network.height = dusk::size_option(dusk::Option::Height, o.height);
-    options.network.threads = dusk::size_option(dusk::Option::Threads, o.threads);
-    if (o.precision != nullptr) options.network.precision = dusk::precision_option(o.precision);
-    if (o.backend != nullptr) options.network.backend = dusk::backend_option(o.backend);
-    options.network.strict_precision = o.strict != 0;
-    if (o.nms_kind != nullptr) options.nms_kind = dusk::nms_kind_option(o.nms_kind);
-    if (o.resize != nullptr) options.resize = dusk::resize_option(o.resize);
-    caller.job.tiles = dusk::tiles_option(o.tiles != nullptr ? o.tiles : "", o.tile_overlap);
-    caller.job.batch = dusk::batch_option(o.batch);
-    options.network.max_activation_bytes = dusk::max_memory_option(o.max_memory_mib);
-    dusk::check_job_options(caller.job);
-  } catch (const dusk::OptionError& error) {
-    throw dusk::Error(error.message(dusk::Shell::C));
-  }
+  // What these throw is printed by guarded(), the options spelled as C's fields.
+  options.threshold = dusk::unit_option(dusk::Option::Threshold, o.threshold);
+  options.nms = dusk::unit_option(dusk::Option::Nms, o.nms);
+  options.letterbox = o.letterbox != 0;
+  options.network.width = dusk::size_option(dusk::Option::Width, o.width);
+  options.network.height = dusk::size_option(dusk::Option::Height, o.height);
+  options.network.threads = dusk::size_option(dusk::Option::Threads, o.threads);
+  if (o.precision != nullptr) options.network.precision = dusk::precision_option(o.precision);
+  if (o.backend != nullptr) options.network.backend = dusk::backend_option(o.backend);
+  options.network.strict_precision = o.strict != 0;
+  if (o.nms_kind != nullptr) options.nms_kind = dusk::nms_kind_option(o.nms_kind);
+  if (o.resize != nullptr) options.resize = dusk::resize_option(o.resize);
+  caller.job.tiles = dusk::tiles_option(o.tiles != nullptr ? o.tiles : "", o.tile_overlap);
+  caller.job.batch = dusk::batch_option(o.batch);
+  options.network.max_activation_bytes = dusk::max_memory_option(o.max_memory_mib);
+  dusk::check_job_options(caller.job);
   caller.job.shell = dusk::Shell::C;
   if (o.names_path != nullptr) options.labels = dusk::load_labels(o.names_path);
   if (o.calibration_path != nullptr) {

@@ -5,15 +5,10 @@ import errno
 import os
 import select
 import subprocess
-from pathlib import Path
 
 import pytest
 
-SHARED = Path(os.environ["DUSK_SHARED_DIR"])
-DUSK = os.environ["DUSK_BINARY"]
-MODEL = SHARED / "models" / "yolo-fastest-1.1"
-CFG, WEIGHTS, NAMES = str(MODEL) + ".cfg", str(MODEL) + ".weights", str(SHARED / "models" / "coco.names")
-SAMPLES = [f"/usr/share/darknet/data/{n}.jpg" for n in ("dog", "horses", "person", "kite", "eagle", "giraffe")]
+from dusk_test_paths import SHARED, DUSK, CFG, WEIGHTS, NAMES, SAMPLES
 VTEST = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
 COCO128 = SHARED / "data" / "coco128" / "images" / "val2017"  # 128 images: long enough for a rate and an ETA
 

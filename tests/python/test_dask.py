@@ -13,10 +13,7 @@ from distributed import Client, LocalCluster
 import dusk
 import dusk.dask as dd
 
-SHARED = Path(os.environ["DUSK_SHARED_DIR"])
-DUSK = os.environ["DUSK_BINARY"]
-MODEL = SHARED / "models" / "yolo-fastest-1.1"
-CFG, WEIGHTS, NAMES = str(MODEL) + ".cfg", str(MODEL) + ".weights", str(SHARED / "models" / "coco.names")
+from dusk_test_paths import SHARED, DUSK, CFG, WEIGHTS, NAMES
 COCO = sorted(str(p) for p in (SHARED / "data" / "coco128" / "images" / "val2017").glob("*.jpg"))
 
 

@@ -13,12 +13,7 @@ import pytest
 
 import dusk
 
-SHARED = Path(os.environ["DUSK_SHARED_DIR"])
-SOURCE = Path(os.environ["DUSK_SOURCE_DIR"])
-DUSK = os.environ["DUSK_BINARY"]
-MODEL = SHARED / "models" / "yolo-fastest-1.1"
-CFG, WEIGHTS, NAMES = str(MODEL) + ".cfg", str(MODEL) + ".weights", str(SHARED / "models" / "coco.names")
-SAMPLES = [f"/usr/share/darknet/data/{n}.jpg" for n in ("dog", "horses", "person", "kite", "eagle", "giraffe")]
+from dusk_test_paths import SHARED, SOURCE, DUSK, CFG, WEIGHTS, NAMES, SAMPLES
 
 
 @pytest.fixture(scope="module")

@@ -5,19 +5,11 @@ command line, the C++ Detector, the C API compiled as C, and Python give
 identical records (Darknet's six decimals)."""
 import json
 import math
-import os
 import subprocess
-from pathlib import Path
 
 import dusk
 
-SHARED = Path(os.environ["DUSK_SHARED_DIR"])
-SOURCE = Path(os.environ["DUSK_SOURCE_DIR"])
-BUILD = Path(os.environ["DUSK_BUILD_DIR"])
-DUSK = os.environ["DUSK_BINARY"]
-MODEL = SHARED / "models" / "yolo-fastest-1.1"
-CFG, WEIGHTS, NAMES = str(MODEL) + ".cfg", str(MODEL) + ".weights", str(SHARED / "models" / "coco.names")
-IMAGES = [f"/usr/share/darknet/data/{name}.jpg" for name in ("dog", "horses", "person", "kite", "eagle", "giraffe")]
+from dusk_test_paths import SOURCE, BUILD, DUSK, CFG, WEIGHTS, NAMES, SAMPLES as IMAGES
 
 
 def six(value: float) -> float:

@@ -1,15 +1,12 @@
 """README.md's Python examples, run as written against the installed package
 (tests/readme/readme_blocks.py finds them; tests/readme/check_readme.py runs
 the C++, C and shell ones)."""
-import os
 import runpy
 import sys
-from pathlib import Path
 
 import pytest
 
-SOURCE = Path(os.environ["DUSK_SOURCE_DIR"])
-SHARED = Path(os.environ["DUSK_SHARED_DIR"])
+from dusk_test_paths import SOURCE, SHARED
 sys.path.insert(0, str(SOURCE / "tests" / "readme"))
 from readme_blocks import blocks, make_fixtures  # noqa: E402
 

@@ -16,10 +16,7 @@ import dusk
 torch = pytest.importorskip("torch", reason="dusk.torch needs python3-torch, which scripts/setup installs")
 import dusk.torch as dt  # noqa: E402
 
-SHARED = Path(os.environ["DUSK_SHARED_DIR"])
-DUSK = os.environ["DUSK_BINARY"]
-MODEL = SHARED / "models" / "yolo-fastest-1.1"
-CFG, WEIGHTS = str(MODEL) + ".cfg", str(MODEL) + ".weights"
+from dusk_test_paths import SHARED, DUSK, CFG, WEIGHTS
 PUBLIC_CFGS = sorted((SHARED / "cfg").glob("*.cfg"))
 # The project's own cfgs: between them every layer kind and activation dusk runs.
 PROJECT_CFGS = sorted((Path(os.environ["DUSK_SOURCE_DIR"]) / "cfg").glob("*.cfg"))

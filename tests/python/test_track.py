@@ -2,9 +2,7 @@
 (the oracle the reference's LAPJV extension is checked with), Detector.track
 against `dusk detect --track` on real video, and a Tracker fed by hand."""
 import json
-import os
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,10 +10,7 @@ from scipy.optimize import linear_sum_assignment
 
 import dusk
 
-SHARED = Path(os.environ["DUSK_SHARED_DIR"])
-DUSK = os.environ["DUSK_BINARY"]
-MODEL = SHARED / "models" / "yolo-fastest-1.1"
-CFG, WEIGHTS, NAMES = str(MODEL) + ".cfg", str(MODEL) + ".weights", str(SHARED / "models" / "coco.names")
+from dusk_test_paths import DUSK, CFG, WEIGHTS, NAMES
 VTEST = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
 
 
